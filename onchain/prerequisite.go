@@ -1,0 +1,259 @@
+package onchain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// AlreadyRegistered is the transaction_hash sent on commit when nothing had to
+// be written on chain.
+const AlreadyRegistered = "already-registered"
+
+// ErrMalformedPrerequisite is wrapped by PrerequisiteFromDetails when a field of
+// the 465 payload has a JSON type that cannot be interpreted.
+var ErrMalformedPrerequisite = errors.New("onchain: malformed on-chain prerequisite payload")
+
+// OnchainStatus is the on-chain state of an app's prerequisites: whether the
+// compose hash is allowed, whether the device is allowed (allowAnyDevice or
+// allowedDeviceIds), and both together. It is the onchain_status object of the
+// 465 payload; decoding treats values the way the phala CLI does (a JSON
+// true, non-zero number, non-empty string, object or array counts as true).
+type OnchainStatus struct {
+	ComposeHashAllowed bool `json:"compose_hash_allowed"`
+	DeviceIDAllowed    bool `json:"device_id_allowed"`
+	IsAllowed          bool `json:"is_allowed"`
+}
+
+// UnmarshalJSON implements json.Unmarshaler. Extra keys are ignored.
+func (s *OnchainStatus) UnmarshalJSON(data []byte) error {
+	if isJSONNull(data) {
+		return nil
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("onchain: onchain_status is not a JSON object: %w", err)
+	}
+	*s = OnchainStatus{
+		ComposeHashAllowed: truthy(raw["compose_hash_allowed"]),
+		DeviceIDAllowed:    truthy(raw["device_id_allowed"]),
+		IsAllowed:          truthy(raw["is_allowed"]),
+	}
+	return nil
+}
+
+// truthy applies JavaScript truthiness to a raw JSON value.
+func truthy(v json.RawMessage) bool {
+	var x any
+	if len(v) == 0 || json.Unmarshal(v, &x) != nil {
+		return false
+	}
+	switch t := x.(type) {
+	case bool:
+		return t
+	case float64:
+		return t != 0
+	case string:
+		return t != ""
+	case nil:
+		return false
+	default: // objects and arrays
+		return true
+	}
+}
+
+// ErrOnchainPrerequisite is the HTTP 465 answer of a replicate (or update)
+// call: the app's DstackApp contract must allow the compose hash and the
+// device before the server will commit. It carries the payload of
+// detail.details[] exactly as the server sent it (hex strings unnormalised);
+// use ComposeHashBytes, DeviceIDBytes and AppAddress for validated values.
+//
+// Get it with errors.As:
+//
+//	var pre *onchain.ErrOnchainPrerequisite
+//	if errors.As(err, &pre) { ... }
+type ErrOnchainPrerequisite struct {
+	CommitToken  string // opaque token for the commit call; never printed by Error
+	ComposeHash  string // compose_hash as sent (0x optional)
+	AppID        string // app_id as sent (the DstackApp address)
+	DeviceID     string // device_id as sent; empty when the server gave none
+	CommitURL    string // dashboard URL to approve and commit
+	APICommitURL string // API URL of the commit call
+
+	OnchainStatus *OnchainStatus // nil when the server sent none
+	KMSInfo       *KMSInfo       // nil when the server sent none
+
+	Cause error // the error it came from (the root package's *APIError); Unwrap returns it
+}
+
+// Error says in one line what has to be registered on chain.
+func (e *ErrOnchainPrerequisite) Error() string {
+	var b strings.Builder
+	b.WriteString("onchain: registration required on the DstackApp contract")
+	if e.AppID != "" {
+		fmt.Fprintf(&b, " %s", with0x(e.AppID))
+	}
+	b.WriteString(": ")
+	composeMissing, deviceMissing := e.missing()
+	var parts []string
+	if composeMissing {
+		parts = append(parts, "compose hash "+orUnknown(e.ComposeHash)+" not allowed")
+	}
+	if deviceMissing {
+		parts = append(parts, "device "+orUnknown(e.DeviceID)+" not allowed")
+	}
+	switch {
+	case len(parts) > 0 && e.OnchainStatus == nil:
+		b.WriteString(strings.Join(parts, ", ") + " (on-chain status not reported; check with Status)")
+	case len(parts) > 0:
+		b.WriteString(strings.Join(parts, ", "))
+	default:
+		b.WriteString("the server reports the compose hash and device as allowed; commit with " + AlreadyRegistered)
+	}
+	return b.String()
+}
+
+// Unwrap returns Cause.
+func (e *ErrOnchainPrerequisite) Unwrap() error { return e.Cause }
+
+// missing reports which writes the server's onchain_status says are needed.
+// Without a status both are assumed missing (a device only if one is known).
+func (e *ErrOnchainPrerequisite) missing() (composeHash, device bool) {
+	if e.OnchainStatus == nil {
+		return true, e.DeviceID != ""
+	}
+	return !e.OnchainStatus.ComposeHashAllowed, !e.OnchainStatus.DeviceIDAllowed
+}
+
+func with0x(s string) string {
+	if s == "" || has0x(s) || strings.HasPrefix(s, "app_") {
+		return s
+	}
+	return "0x" + s
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(not given)"
+	}
+	return with0x(s)
+}
+
+// ComposeHashBytes returns the compose hash as 32 bytes ([*HexError] if it is
+// missing or malformed).
+func (e *ErrOnchainPrerequisite) ComposeHashBytes() (common.Hash, error) {
+	return parseHash32("compose_hash", e.ComposeHash)
+}
+
+// DeviceIDBytes returns the device id as 32 bytes ([*HexError] if it is missing
+// or malformed; an empty device id is an error, never the zero hash).
+func (e *ErrOnchainPrerequisite) DeviceIDBytes() (common.Hash, error) {
+	return parseHash32("device_id", e.DeviceID)
+}
+
+// AppAddress returns the DstackApp contract address: app_id, or
+// kms_info.dstack_app_address when app_id is empty. If both are given they
+// must agree.
+func (e *ErrOnchainPrerequisite) AppAddress() (common.Address, error) {
+	var fromKMS string
+	if e.KMSInfo != nil {
+		fromKMS = e.KMSInfo.DstackAppAddress
+	}
+	if e.AppID == "" && fromKMS == "" {
+		return common.Address{}, &HexError{What: "app_id", Input: "", Reason: "empty (and no kms_info.dstack_app_address)"}
+	}
+	if e.AppID == "" {
+		return ParseAppAddress(fromKMS)
+	}
+	addr, err := ParseAppAddress(e.AppID)
+	if err != nil {
+		return common.Address{}, err
+	}
+	if fromKMS != "" {
+		other, err := ParseAppAddress(fromKMS)
+		if err == nil && other != addr {
+			return common.Address{}, fmt.Errorf("onchain: app_id %s and kms_info.dstack_app_address %s disagree", addr, other)
+		}
+	}
+	return addr, nil
+}
+
+// PrerequisiteFromDetails builds an ErrOnchainPrerequisite from the field/value
+// map of a 465 answer's detail.details[] (later duplicates already resolved by
+// the caller). It is lenient: any field may be absent or null; string fields
+// also accept numbers and booleans (as text); kms_info and onchain_status must
+// be objects when present. Hex values are kept as sent. A value of an
+// unusable JSON type gives an error wrapping [ErrMalformedPrerequisite].
+// Cause is left nil for the caller to set.
+func PrerequisiteFromDetails(details map[string]json.RawMessage) (*ErrOnchainPrerequisite, error) {
+	p := &ErrOnchainPrerequisite{}
+	for key, dst := range map[string]*string{
+		"commit_token":   &p.CommitToken,
+		"compose_hash":   &p.ComposeHash,
+		"app_id":         &p.AppID,
+		"device_id":      &p.DeviceID,
+		"commit_url":     &p.CommitURL,
+		"api_commit_url": &p.APICommitURL,
+	} {
+		v, ok := details[key]
+		if !ok {
+			continue
+		}
+		s, err := detailString(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrMalformedPrerequisite, key, err)
+		}
+		*dst = strings.TrimSpace(s)
+	}
+	if v, ok := details["kms_info"]; ok && !isJSONNull(v) {
+		var k KMSInfo
+		if err := json.Unmarshal(v, &k); err != nil {
+			return nil, fmt.Errorf("%w: kms_info: %v", ErrMalformedPrerequisite, err)
+		}
+		p.KMSInfo = &k
+	}
+	if v, ok := details["onchain_status"]; ok && !isJSONNull(v) {
+		var s OnchainStatus
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, fmt.Errorf("%w: onchain_status: %v", ErrMalformedPrerequisite, err)
+		}
+		p.OnchainStatus = &s
+	}
+	return p, nil
+}
+
+// detailString reads a string-like JSON value the way the CLI's String() does.
+func detailString(v json.RawMessage) (string, error) {
+	var x any
+	if err := json.Unmarshal(v, &x); err != nil {
+		return "", errors.New("not valid JSON")
+	}
+	switch t := x.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return t, nil
+	case bool:
+		return strconv.FormatBool(t), nil
+	case float64:
+		// Keep the number's own text (no float rounding).
+		return strings.TrimSpace(string(v)), nil
+	default:
+		return "", fmt.Errorf("want a string, got a JSON %s", jsonKind(x))
+	}
+}
+
+func jsonKind(x any) string {
+	switch x.(type) {
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	default:
+		return fmt.Sprintf("%T", x)
+	}
+}
