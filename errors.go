@@ -1,0 +1,364 @@
+package phala
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ErrorCode is a Phala Cloud error code of the form ERR-xx-yyy, as carried in the
+// error_code field of the structured error envelope.
+type ErrorCode string
+
+// Error codes of the Phala Cloud API catalogue. The names follow the SDK constant
+// names of @phala/cloud in Go casing; the last three are not in the SDK catalogue and
+// are known from the public replication guide and the CLI.
+const (
+	CodeNodeNotFound              ErrorCode = "ERR-01-001"
+	CodeComposeFileRequired       ErrorCode = "ERR-01-002"
+	CodeInvalidComposeFile        ErrorCode = "ERR-01-003"
+	CodeDuplicateCVMName          ErrorCode = "ERR-01-004" // HTTP 409
+	CodeHashRegistrationRequired  ErrorCode = "ERR-01-005" // HTTP 465: on-chain registration needed
+	CodeHashInvalidOrExpired      ErrorCode = "ERR-01-006" // HTTP 466: commit token unknown, expired or superseded
+	CodeTxVerificationFailed      ErrorCode = "ERR-01-007" // HTTP 467: transaction hash could not be verified
+	CodeHashNotAllowed            ErrorCode = "ERR-01-008" // HTTP 468: compose hash not allowed by the contract
+	CodeInstanceTypeNotFound      ErrorCode = "ERR-02-001"
+	CodeResourceNotAvailable      ErrorCode = "ERR-02-002"
+	CodeInsufficientVCPU          ErrorCode = "ERR-02-003"
+	CodeInsufficientMemory        ErrorCode = "ERR-02-004"
+	CodeInsufficientSlots         ErrorCode = "ERR-02-005"
+	CodeGPUAllocationError        ErrorCode = "ERR-02-006"
+	CodeInsufficientGPU           ErrorCode = "ERR-02-007"
+	CodeInvalidRequest            ErrorCode = "ERR-02-008"
+	CodeIncompatibleConfig        ErrorCode = "ERR-02-009"
+	CodeImageNotFound             ErrorCode = "ERR-02-010"
+	CodeKMSNotFound               ErrorCode = "ERR-02-011"
+	CodeTeepodNotAccessible       ErrorCode = "ERR-02-012"
+	CodeOSImageNotCompatible      ErrorCode = "ERR-02-013"
+	CodeNodeCapacityNotConfigured ErrorCode = "ERR-02-014"
+	CodeQuotaExceeded             ErrorCode = "ERR-02-015"
+	CodeCVMNotFound               ErrorCode = "ERR-03-001"
+	CodeMultipleCVMsSameName      ErrorCode = "ERR-03-002"
+	CodeCVMNotInWorkspace         ErrorCode = "ERR-03-003"
+	CodeCVMAccessDenied           ErrorCode = "ERR-03-005"
+	CodeReplicaImageNotAvailable  ErrorCode = "ERR-03-006" // source OS image not on the target node
+	CodeCVMAppIDConflict          ErrorCode = "ERR-03-007" // HTTP 409
+	CodeSourceNotInWorkspace      ErrorCode = "ERR-03-008" // source instance not visible in the current workspace
+	CodeMultipleLiveComposeHashes ErrorCode = "ERR-03-009" // app has several live configurations: pass a compose hash
+	CodeMultipleCVMsMatch         ErrorCode = "ERR-03-010" // the identifier matches several CVMs
+	CodeInsufficientBalance       ErrorCode = "ERR-04-001"
+	CodeMaxCVMLimit               ErrorCode = "ERR-04-002"
+	CodeResourceLimitExceeded     ErrorCode = "ERR-04-003"
+	CodeTokenLimitExceeded        ErrorCode = "ERR-05-001"
+	CodeTokenRateLimit            ErrorCode = "ERR-05-002"
+	CodeOAuthEmailInvalid         ErrorCode = "ERR-06-001"
+)
+
+// codeError is the type of the Err… sentinels: one comparable value per error code.
+// An *APIError matches it under errors.Is when the codes are equal.
+type codeError struct {
+	code ErrorCode
+	text string
+}
+
+func (e codeError) Error() string { return "phala: " + string(e.code) + " " + e.text }
+
+// Sentinel errors, one per catalogue code. errors.Is(err, ErrInsufficientSlots) is true
+// for any *APIError (wrapped or not) whose Code is CodeInsufficientSlots.
+var (
+	ErrNodeNotFound              error = codeError{CodeNodeNotFound, "node not found"}
+	ErrComposeFileRequired       error = codeError{CodeComposeFileRequired, "compose file required"}
+	ErrInvalidComposeFile        error = codeError{CodeInvalidComposeFile, "invalid compose file"}
+	ErrDuplicateCVMName          error = codeError{CodeDuplicateCVMName, "duplicate CVM name"}
+	ErrHashRegistrationRequired  error = codeError{CodeHashRegistrationRequired, "compose hash registration required on-chain"}
+	ErrHashInvalidOrExpired      error = codeError{CodeHashInvalidOrExpired, "commit token invalid or expired"}
+	ErrTxVerificationFailed      error = codeError{CodeTxVerificationFailed, "transaction verification failed"}
+	ErrHashNotAllowed            error = codeError{CodeHashNotAllowed, "compose hash not allowed by the contract"}
+	ErrInstanceTypeNotFound      error = codeError{CodeInstanceTypeNotFound, "instance type not found"}
+	ErrResourceNotAvailable      error = codeError{CodeResourceNotAvailable, "resource not available"}
+	ErrInsufficientVCPU          error = codeError{CodeInsufficientVCPU, "insufficient vCPU"}
+	ErrInsufficientMemory        error = codeError{CodeInsufficientMemory, "insufficient memory"}
+	ErrInsufficientSlots         error = codeError{CodeInsufficientSlots, "insufficient slots"}
+	ErrGPUAllocationError        error = codeError{CodeGPUAllocationError, "GPU allocation error"}
+	ErrInsufficientGPU           error = codeError{CodeInsufficientGPU, "insufficient GPU"}
+	ErrInvalidRequest            error = codeError{CodeInvalidRequest, "invalid request"}
+	ErrIncompatibleConfig        error = codeError{CodeIncompatibleConfig, "incompatible configuration"}
+	ErrImageNotFound             error = codeError{CodeImageNotFound, "image not found"}
+	ErrKMSNotFound               error = codeError{CodeKMSNotFound, "KMS not found"}
+	ErrTeepodNotAccessible       error = codeError{CodeTeepodNotAccessible, "node not accessible"}
+	ErrOSImageNotCompatible      error = codeError{CodeOSImageNotCompatible, "OS image not compatible"}
+	ErrNodeCapacityNotConfigured error = codeError{CodeNodeCapacityNotConfigured, "node capacity not configured"}
+	ErrQuotaExceeded             error = codeError{CodeQuotaExceeded, "quota exceeded"}
+	ErrCVMNotFound               error = codeError{CodeCVMNotFound, "CVM not found"}
+	ErrMultipleCVMsSameName      error = codeError{CodeMultipleCVMsSameName, "several CVMs have that name"}
+	ErrCVMNotInWorkspace         error = codeError{CodeCVMNotInWorkspace, "CVM not in workspace"}
+	ErrCVMAccessDenied           error = codeError{CodeCVMAccessDenied, "CVM access denied"}
+	ErrReplicaImageNotAvailable  error = codeError{CodeReplicaImageNotAvailable, "source OS image not available on the target node"}
+	ErrCVMAppIDConflict          error = codeError{CodeCVMAppIDConflict, "CVM app ID conflict"}
+	ErrSourceNotInWorkspace      error = codeError{CodeSourceNotInWorkspace, "source instance not visible in the current workspace"}
+	ErrMultipleLiveComposeHashes error = codeError{CodeMultipleLiveComposeHashes, "app has several live compose hashes"}
+	ErrMultipleCVMsMatch         error = codeError{CodeMultipleCVMsMatch, "identifier matches several CVMs"}
+	ErrInsufficientBalance       error = codeError{CodeInsufficientBalance, "insufficient balance"}
+	ErrMaxCVMLimit               error = codeError{CodeMaxCVMLimit, "CVM limit reached"}
+	ErrResourceLimitExceeded     error = codeError{CodeResourceLimitExceeded, "resource limit exceeded"}
+	ErrTokenLimitExceeded        error = codeError{CodeTokenLimitExceeded, "token limit exceeded"}
+	ErrTokenRateLimit            error = codeError{CodeTokenRateLimit, "token rate limit"}
+	ErrOAuthEmailInvalid         error = codeError{CodeOAuthEmailInvalid, "OAuth e-mail invalid"}
+)
+
+// Errors of the client itself (not sent by the API).
+var (
+	// ErrMissingAPIKey is returned by NewClient when no API key was given with
+	// WithAPIKey and PHALA_CLOUD_API_KEY is unset or blank.
+	ErrMissingAPIKey = errors.New("phala: missing API key (use WithAPIKey or set PHALA_CLOUD_API_KEY)")
+	// ErrInvalidOption is wrapped by every error an Option or NewClient returns for a
+	// bad argument.
+	ErrInvalidOption = errors.New("phala: invalid option")
+	// ErrInsecureBaseURL is returned by NewClient for a plain http:// base URL whose
+	// host is not a loopback address, unless WithInsecureHTTP was given.
+	ErrInsecureBaseURL = errors.New("phala: refusing plain http:// base URL for a non-loopback host (the API key would travel in clear text); use https or WithInsecureHTTP")
+	// ErrResponseTooLarge is wrapped when a response body exceeds the size cap set by
+	// WithMaxResponseBytes.
+	ErrResponseTooLarge = errors.New("phala: response body too large")
+	// ErrUnexpectedBody is wrapped when a response body is not the JSON the call
+	// expects (for example an HTML error page from a proxy).
+	ErrUnexpectedBody = errors.New("phala: unexpected response body")
+)
+
+// ErrorDetail is one item of the details array of an error envelope: a field name
+// with a value and/or a message. For HTTP 465 the details carry the prepare payload
+// (commit_token, compose_hash, ...); Value stays raw JSON so objects, strings and
+// booleans decode losslessly. For a 422 validation error Field is the dotted path of
+// the invalid input (for example "node_id" or "items.0.name"), Value the rejected
+// input when the server echoes it, and Message the validation message.
+type ErrorDetail struct {
+	Field   string
+	Value   json.RawMessage
+	Message string
+}
+
+// Link is a documentation link attached to an error.
+type Link struct {
+	Label string
+	URL   string
+}
+
+// APIError is a non-2xx answer of the Phala Cloud API. It is built from every error
+// envelope shape the API uses (see the package documentation, section Errors).
+//
+// Use errors.Is with the Err… sentinels to test the code, errors.As to get the
+// details:
+//
+//	var apiErr *phala.APIError
+//	if errors.As(err, &apiErr) && apiErr.StatusCode == 465 { ... }
+type APIError struct {
+	StatusCode  int           // HTTP status of the answer
+	Code        ErrorCode     // ERR-xx-yyy, empty when the body carried none
+	Message     string        // human-readable message, never empty
+	Details     []ErrorDetail // structured details or validation items, in body order
+	Suggestions []string      // what the user may do
+	Links       []Link        // documentation links
+	RequestID   string        // X-Request-ID of the answer, empty when absent
+	RetryAfter  time.Duration // the answer's Retry-After, 0 when absent or unparsable
+
+	// cause is ErrUnexpectedBody or ErrResponseTooLarge when the body was not a JSON
+	// envelope; Unwrap returns it.
+	cause error
+}
+
+// Error formats the error like the first line of the phala CLI, for example
+// "phala: ERR-02-005 (HTTP 409): Insufficient slots [request 7f3a]". Parts that are
+// absent are left out. It never contains the API key.
+func (e *APIError) Error() string {
+	if e == nil {
+		return "phala: <nil APIError>"
+	}
+	var b strings.Builder
+	b.WriteString("phala: ")
+	if e.Code != "" {
+		b.WriteString(oneLine(string(e.Code), 32))
+		b.WriteString(" (HTTP ")
+		fmt.Fprint(&b, e.StatusCode)
+		b.WriteString(")")
+	} else {
+		b.WriteString("HTTP ")
+		fmt.Fprint(&b, e.StatusCode)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(oneLine(e.Message, 1024))
+	}
+	if e.RequestID != "" {
+		b.WriteString(" [request ")
+		b.WriteString(oneLine(e.RequestID, 128))
+		b.WriteString("]")
+	}
+	return b.String()
+}
+
+// Is reports whether target is the Err… sentinel of e's code, so that
+// errors.Is(err, ErrInsufficientSlots) works on any error chain holding e.
+func (e *APIError) Is(target error) bool {
+	t, ok := target.(codeError)
+	return ok && e != nil && e.Code != "" && t.code == e.Code
+}
+
+// Unwrap returns ErrUnexpectedBody or ErrResponseTooLarge (wrapped) when the error
+// body could not be read as a JSON envelope, and nil otherwise.
+func (e *APIError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.cause
+}
+
+// Detail returns the raw JSON value of the last detail item with the given field
+// (later duplicates win, as the CLI does) and whether one was found. An item that has
+// the field but no value yields a nil RawMessage and true.
+func (e *APIError) Detail(field string) (json.RawMessage, bool) {
+	if e == nil {
+		return nil, false
+	}
+	for i := len(e.Details) - 1; i >= 0; i-- {
+		if e.Details[i].Field == field {
+			return e.Details[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// IsAuthError reports whether the answer was 401 or 403: the API key is missing,
+// invalid, or lacks access.
+func (e *APIError) IsAuthError() bool {
+	return e != nil && (e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden)
+}
+
+// IsValidationError reports whether the answer was 422: the request body was rejected
+// by the server's schema validation. Details then hold one item per invalid field.
+func (e *APIError) IsValidationError() bool {
+	return e != nil && e.StatusCode == http.StatusUnprocessableEntity
+}
+
+// IsBusinessError reports whether the answer was any other 4xx (400-499 except 401,
+// 403 and 422), including 409 conflicts and the 465-468 on-chain family: the request
+// was understood and refused. Resending it unchanged will not help.
+func (e *APIError) IsBusinessError() bool {
+	return e != nil && e.StatusCode >= 400 && e.StatusCode <= 499 &&
+		!e.IsAuthError() && !e.IsValidationError()
+}
+
+// IsServerError reports whether the answer was 5xx.
+func (e *APIError) IsServerError() bool {
+	return e != nil && e.StatusCode >= 500 && e.StatusCode <= 599
+}
+
+// IsAuthError reports whether err holds an *APIError with status 401 or 403.
+func IsAuthError(err error) bool { return asAPIError(err).IsAuthError() }
+
+// IsValidationError reports whether err holds an *APIError with status 422.
+func IsValidationError(err error) bool { return asAPIError(err).IsValidationError() }
+
+// IsBusinessError reports whether err holds an *APIError with another 4xx status
+// (see [APIError.IsBusinessError]).
+func IsBusinessError(err error) bool { return asAPIError(err).IsBusinessError() }
+
+// IsServerError reports whether err holds an *APIError with a 5xx status.
+func IsServerError(err error) bool { return asAPIError(err).IsServerError() }
+
+func asAPIError(err error) *APIError {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
+// OutcomeUnknownError reports a non-idempotent request (POST) that may have reached
+// the server but whose answer was lost: the connection broke or timed out after the
+// request was sent, or the context ended while waiting for the answer. The server may
+// or may not have acted on it, so the client did not resend it. Check the state before
+// trying again: for a replica, list the app's CVMs (GET /apps/{app_id}/cvms) and look
+// for the new instance.
+type OutcomeUnknownError struct {
+	Method   string // HTTP method, e.g. POST
+	Path     string // path relative to the base URL
+	Attempts int    // attempts made, the last of which has the unknown outcome
+	Err      error  // the transport or context error
+}
+
+// Error describes the lost request and how to check its outcome.
+func (e *OutcomeUnknownError) Error() string {
+	if e == nil {
+		return "phala: <nil OutcomeUnknownError>"
+	}
+	return fmt.Sprintf("phala: %s %s: outcome unknown: the request was sent but no answer arrived (%v); "+
+		"it was not resent because the server may have acted on it; check before retrying, "+
+		"e.g. list the app's CVMs (GET /apps/{app_id}/cvms)", e.Method, e.Path, e.Err)
+}
+
+// Unwrap returns the underlying transport or context error, so that
+// errors.Is(err, context.DeadlineExceeded) works.
+func (e *OutcomeUnknownError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
+
+// ResponseError reports a 2xx answer whose body could not be used: larger than the
+// size cap, or not the JSON the call expects. The request itself succeeded: for a POST
+// the server acted on it.
+type ResponseError struct {
+	StatusCode  int
+	ContentType string
+	RequestID   string
+	Excerpt     string // a short sanitized excerpt of the body's start
+	Err         error  // wraps ErrResponseTooLarge or ErrUnexpectedBody
+}
+
+// Error describes the unusable body, quoting a short excerpt.
+func (e *ResponseError) Error() string {
+	if e == nil {
+		return "phala: <nil ResponseError>"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "phala: HTTP %d", e.StatusCode)
+	if e.ContentType != "" {
+		fmt.Fprintf(&b, " (%s)", oneLine(e.ContentType, 64))
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	if e.Excerpt != "" {
+		fmt.Fprintf(&b, ": %q", e.Excerpt)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " [request %s]", oneLine(e.RequestID, 128))
+	}
+	return b.String()
+}
+
+// Unwrap returns Err.
+func (e *ResponseError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
+
+// RedirectError reports a redirect the client refused to follow: to another host or
+// scheme (the API key is never sent there), or past the redirect limit.
+type RedirectError struct {
+	From   string // scheme://host of the original request
+	To     string // scheme://host of the redirect target
+	Reason string
+}
+
+// Error describes the refused redirect.
+func (e *RedirectError) Error() string {
+	if e == nil {
+		return "phala: <nil RedirectError>"
+	}
+	return fmt.Sprintf("phala: refused redirect from %s to %s: %s", e.From, e.To, e.Reason)
+}

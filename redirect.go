@@ -1,0 +1,67 @@
+package phala
+
+import (
+	"net/http"
+	"strings"
+)
+
+// maxRedirects matches net/http's default limit.
+const maxRedirects = 10
+
+// newHTTPClient returns a copy of the configured *http.Client (or a new one) with the
+// redirect policy and per-attempt timeout. The caller's client is never modified.
+func (c *Client) newHTTPClient() *http.Client {
+	var hc http.Client
+	if c.cfg.httpClient != nil {
+		hc = *c.cfg.httpClient
+	}
+	switch {
+	case c.cfg.timeout > 0:
+		hc.Timeout = c.cfg.timeout
+	case hc.Timeout == 0:
+		hc.Timeout = DefaultTimeout
+	}
+	next := hc.CheckRedirect
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := checkRedirect(req, via); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &hc
+}
+
+// checkRedirect allows a redirect only to the same scheme and host (port included)
+// as the original request, so the X-API-Key header never reaches another host. As a
+// second guard the key is removed from a refused request.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) == 0 {
+		return nil
+	}
+	from := via[0].URL
+	to := req.URL
+	if !strings.EqualFold(from.Scheme, to.Scheme) || !strings.EqualFold(from.Host, to.Host) {
+		req.Header.Del("X-API-Key")
+		return &RedirectError{
+			From:   origin(from.Scheme, from.Host),
+			To:     origin(to.Scheme, to.Host),
+			Reason: "redirects to another host or scheme are not followed (the API key is never sent there)",
+		}
+	}
+	if len(via) >= maxRedirects {
+		req.Header.Del("X-API-Key")
+		return &RedirectError{
+			From:   origin(from.Scheme, from.Host),
+			To:     origin(to.Scheme, to.Host),
+			Reason: "stopped after 10 redirects",
+		}
+	}
+	return nil
+}
+
+func origin(scheme, host string) string {
+	return oneLine(strings.ToLower(scheme)+"://"+host, 200)
+}
