@@ -19,8 +19,10 @@ const (
 	BlobOverhead = 32 + 12 + 16 // bytes the blob adds to the plaintext
 )
 
-// EnvVar is one environment variable. Its String and LogValue methods hide Value, so
-// it can be printed or logged without leaking the secret.
+// EnvVar is one environment variable. Its String, GoString and LogValue methods hide
+// Value, so it can be printed or logged without leaking the secret. JSON encoding keeps
+// the value (that is the wire form); beware that slog handlers encode a slice of EnvVar
+// that way rather than through LogValue, so log names, not slices of variables.
 type EnvVar struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
