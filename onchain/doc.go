@@ -25,3 +25,5 @@
 // [*ReceiptTimeoutError], [*UnknownChainError]. No error or log line contains
 // a private key.
 package onchain
+
+//go:generate sh contracts/build.sh

@@ -1,0 +1,302 @@
+// Package onchaintest runs an in-process Ethereum chain (go-ethereum's
+// simulated backend, a real EVM) with funded accounts, and deploys the
+// DstackApp and DstackKms test doubles compiled from onchain/contracts.
+// Tests, the API emulator, examples and demos use it to exercise package
+// onchain without a network.
+//
+// A simulated chain always has chain id 1337 ([ChainID]). Nothing is mined
+// until [Chain.Commit] is called, unless the chain was created with
+// [WithAutoCommit].
+//
+//	chain := onchaintest.NewChain(onchaintest.WithAutoCommit(10 * time.Millisecond))
+//	defer chain.Close()
+//	app, err := chain.DeployDstackApp(ctx, chain.Transactor(0), onchaintest.AppConfig{})
+package onchaintest
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/eth/ethconfig"
+	"github.com/ethereum/go-ethereum/ethclient/simulated"
+	"github.com/ethereum/go-ethereum/node"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// ChainID is the chain id of every simulated chain.
+const ChainID = 1337
+
+// DefaultBalance is the genesis balance of each account: 1000 ETH.
+var DefaultBalance = new(big.Int).Mul(big.NewInt(1000), big.NewInt(params.Ether))
+
+// Account is a funded externally owned account of a Chain. Its key is a
+// well-known test key: never use it on a real chain.
+type Account struct {
+	Key     *ecdsa.PrivateKey
+	Address common.Address
+}
+
+// Chain is a simulated chain. Its methods are safe for concurrent use.
+type Chain struct {
+	// Backend is the simulated backend. Prefer Chain.Commit to
+	// Backend.Commit: it is serialised with the auto-committer.
+	Backend *simulated.Backend
+	// Client talks to the chain; it satisfies bind.ContractBackend,
+	// bind.DeployBackend and onchain.Backend.
+	Client simulated.Client
+	// Accounts are funded with the configured balance at genesis.
+	Accounts []Account
+
+	url      string
+	commitMu sync.Mutex
+	stop     chan struct{}
+	done     chan struct{}
+	closeMu  sync.Mutex
+	closed   bool
+}
+
+type config struct {
+	accounts   int
+	balance    *big.Int
+	alloc      types.GenesisAlloc
+	autoCommit time.Duration
+	http       bool
+}
+
+// Option configures NewChain.
+type Option func(*config)
+
+// WithAccounts sets how many funded accounts the chain has (default 4).
+func WithAccounts(n int) Option {
+	return func(c *config) { c.accounts = n }
+}
+
+// WithBalance sets the genesis balance of every account in Accounts
+// (default [DefaultBalance]).
+func WithBalance(wei *big.Int) Option {
+	return func(c *config) { c.balance = new(big.Int).Set(wei) }
+}
+
+// WithFunds gives addr a genesis balance of wei, e.g. a signer that should
+// be short of funds.
+func WithFunds(addr common.Address, wei *big.Int) Option {
+	return func(c *config) {
+		c.alloc[addr] = types.Account{Balance: new(big.Int).Set(wei)}
+	}
+}
+
+// WithAutoCommit mines a block every interval if transactions are pending,
+// so code that sends a transaction and waits for its receipt (such as
+// onchain.Registrar) works without a test calling Commit.
+func WithAutoCommit(interval time.Duration) Option {
+	return func(c *config) { c.autoCommit = interval }
+}
+
+// WithHTTP also serves the chain's JSON-RPC API over HTTP on a free loopback
+// port; see [Chain.URL]. Useful to exercise real JSON-RPC batching and to
+// count round trips.
+func WithHTTP() Option {
+	return func(c *config) { c.http = true }
+}
+
+// NewChain starts a simulated chain. It panics with an "onchaintest: …"
+// message if the chain cannot start (as httptest.NewServer does), so test
+// setup stays a one-liner. The caller should call Close when finished.
+func NewChain(opts ...Option) *Chain {
+	cfg := config{accounts: 4, balance: DefaultBalance, alloc: types.GenesisAlloc{}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.accounts < 0 {
+		panic("onchaintest: WithAccounts: negative count")
+	}
+	if cfg.autoCommit < 0 {
+		panic("onchaintest: WithAutoCommit: negative interval")
+	}
+	c := &Chain{}
+	alloc := types.GenesisAlloc{}
+	for i := 0; i < cfg.accounts; i++ {
+		key := testKey(i)
+		a := Account{Key: key, Address: crypto.PubkeyToAddress(key.PublicKey)}
+		c.Accounts = append(c.Accounts, a)
+		alloc[a.Address] = types.Account{Balance: new(big.Int).Set(cfg.balance)}
+	}
+	for addr, acc := range cfg.alloc {
+		alloc[addr] = acc
+	}
+
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		c.Backend, c.url, err = startBackend(alloc, cfg.http)
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		panic("onchaintest: " + err.Error())
+	}
+	c.Client = c.Backend.Client()
+	if cfg.autoCommit > 0 {
+		c.stop = make(chan struct{})
+		c.done = make(chan struct{})
+		go c.autoCommit(cfg.autoCommit)
+	}
+	return c
+}
+
+// startBackend starts a simulated backend, optionally serving HTTP on a free
+// loopback port. The port is chosen first and may be taken by someone else
+// in between: node start then fails (the backend panics) and the caller
+// retries.
+func startBackend(alloc types.GenesisAlloc, withHTTP bool) (b *simulated.Backend, url string, err error) {
+	var port int
+	if withHTTP {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, "", fmt.Errorf("finding a free port: %w", err)
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		url = "http://127.0.0.1:" + strconv.Itoa(port)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b, url, err = nil, "", fmt.Errorf("starting the simulated backend: %v", r)
+		}
+	}()
+	b = simulated.NewBackend(alloc, func(nc *node.Config, _ *ethconfig.Config) {
+		if withHTTP {
+			nc.HTTPHost = "127.0.0.1"
+			nc.HTTPPort = port
+			nc.HTTPModules = []string{"eth", "net", "web3"}
+			nc.HTTPVirtualHosts = []string{"localhost", "127.0.0.1"}
+		}
+	})
+	return b, url, nil
+}
+
+// testKey derives the well-known private key of account i.
+func testKey(i int) *ecdsa.PrivateKey {
+	var seed [8]byte
+	binary.BigEndian.PutUint64(seed[:], uint64(i))
+	key, err := crypto.ToECDSA(crypto.Keccak256([]byte("phala-go onchaintest account"), seed[:]))
+	if err != nil { // keccak output is a valid key with overwhelming probability
+		panic("onchaintest: deriving test key: " + err.Error())
+	}
+	return key
+}
+
+func (c *Chain) autoCommit(interval time.Duration) {
+	defer close(c.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), interval+time.Second)
+			n, err := c.Client.PendingTransactionCount(ctx)
+			cancel()
+			if err == nil && n > 0 {
+				c.Commit()
+			}
+		}
+	}
+}
+
+// Commit mines the pending transactions into a new block and returns its
+// hash.
+func (c *Chain) Commit() common.Hash {
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	return c.Backend.Commit()
+}
+
+// URL is the HTTP JSON-RPC endpoint (http://127.0.0.1:port, no trailing
+// slash) when the chain was created WithHTTP, else "".
+func (c *Chain) URL() string { return c.url }
+
+// RPCClient returns an in-process JSON-RPC client of the chain (no HTTP),
+// e.g. for onchain.WithRPCClient. Do not close it; Close does.
+func (c *Chain) RPCClient() *rpc.Client {
+	rc, ok := c.Client.(interface{ Client() *rpc.Client })
+	if !ok {
+		panic("onchaintest: the simulated client does not expose its RPC client")
+	}
+	return rc.Client()
+}
+
+// Transactor returns fresh transaction options signing for Accounts[i] on
+// chain 1337. It panics if i is out of range.
+func (c *Chain) Transactor(i int) *bind.TransactOpts {
+	if i < 0 || i >= len(c.Accounts) {
+		panic(fmt.Sprintf("onchaintest: Transactor(%d): chain has %d accounts", i, len(c.Accounts)))
+	}
+	return bind.NewKeyedTransactor(c.Accounts[i].Key, big.NewInt(ChainID))
+}
+
+// Mine makes sure txs are mined (committing a block unless the chain
+// auto-commits) and returns their receipts. A reverted transaction is an
+// error.
+func (c *Chain) Mine(ctx context.Context, txs ...*types.Transaction) ([]*types.Receipt, error) {
+	if c.stop == nil {
+		c.Commit()
+	}
+	receipts := make([]*types.Receipt, len(txs))
+	for i, tx := range txs {
+		r, err := c.waitReceipt(ctx, tx.Hash())
+		if err != nil {
+			return nil, err
+		}
+		if r.Status != types.ReceiptStatusSuccessful {
+			return nil, fmt.Errorf("onchaintest: transaction %s reverted", tx.Hash())
+		}
+		receipts[i] = r
+	}
+	return receipts, nil
+}
+
+func (c *Chain) waitReceipt(ctx context.Context, h common.Hash) (*types.Receipt, error) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		r, err := c.Client.TransactionReceipt(ctx, h)
+		if err == nil {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("onchaintest: waiting for %s: %w", h, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops the auto-committer and shuts the chain down. It is safe to
+// call more than once.
+func (c *Chain) Close() error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if c.stop != nil {
+		close(c.stop)
+		<-c.done
+	}
+	return c.Backend.Close()
+}
