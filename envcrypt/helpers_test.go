@@ -2,6 +2,7 @@ package envcrypt_test
 
 import (
 	"crypto/ecdh"
+	"crypto/elliptic"
 	"encoding/hex"
 	"math/rand/v2"
 	"testing"
@@ -32,3 +33,5 @@ func mustHex(t testing.TB, s string) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+func elliptic256() elliptic.Curve { return elliptic.P256() }
