@@ -119,6 +119,19 @@ func TestEncryptWithRandIsDeterministic(t *testing.T) {
 	assert.Equal(t, hex.EncodeToString(stream[32:44]), a[64:88])
 }
 
+// TestEncryptKnownAnswer pins one blob that an independent implementation (Node's
+// crypto, i.e. OpenSSL: X25519, AES-256-GCM) decrypted with the spec vector's private
+// key, and whose first 32 bytes it derived as the public half of 32 bytes of 0x07.
+func TestEncryptKnownAnswer(t *testing.T) {
+	const want = "13be4feaeaf204c7fd3358fc9c00721881d174278128227ec674f37f7fe97b6d" + // X25519(0x07…07)
+		"070707070707070707070707" + // IV
+		"7b8e0da883a63b70f5cedeaba2201f74054212b7b457b181e896dd78d13a65beca22fa4a015fb635bfee163e462c1b5502a7c6bf34af1172fde33cc99810edd590a210019b9feaba740435069d291a6b81834f608e8861daebd44e9efbc40e82fc94"
+	env := []envcrypt.EnvVar{{Key: "DB_URL", Value: "postgres://db"}, {Key: "TOKEN", Value: "t0k3n"}}
+	blob, err := envcrypt.Encrypt(vectorPublic, env, envcrypt.WithRand(bytes.NewReader(bytes.Repeat([]byte{7}, 44))))
+	require.NoError(t, err)
+	assert.Equal(t, want, blob)
+}
+
 func TestEncryptRandFailure(t *testing.T) {
 	_, pub := testKey(t, 1)
 	boom := errors.New("entropy gone")
