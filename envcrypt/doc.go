@@ -30,5 +30,6 @@
 //
 // Errors and the String and LogValue methods of the types in this package never contain
 // a variable's value. Buffers this package owns that hold plaintext are cleared after
-// use; copies made by the Go runtime or by the caller are out of its reach.
+// use; copies made by the Go runtime, by encoding/json while [DecryptEnv] parses, or
+// by the caller are out of its reach.
 package envcrypt

@@ -54,7 +54,7 @@ func Encrypt(recipientPublicKey string, env []EnvVar, opts ...Option) (string, e
 	}
 	shared, err := eph.ECDH(pub)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w: the shared secret is all zeros", ErrInvalidPublicKey, ErrLowOrderPoint)
+		return "", lowOrder(ErrInvalidPublicKey, "the recipient key")
 	}
 	gcm, err := newGCM(shared)
 	if err != nil {
@@ -112,7 +112,7 @@ func Decrypt(privateKey []byte, blob string) ([]byte, error) {
 	}
 	shared, err := priv.ECDH(eph)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w: the shared secret is all zeros", ErrMalformedBlob, ErrLowOrderPoint)
+		return nil, lowOrder(ErrMalformedBlob, "the ephemeral key")
 	}
 	gcm, err := newGCM(shared)
 	if err != nil {

@@ -237,13 +237,31 @@ func describeBadByte(name string) string {
 	if i < 0 {
 		return ""
 	}
-	r, _ := utf8.DecodeRuneInString(name[i:])
-	what := strconv.QuoteRune(r)
-	if r == utf8.RuneError {
-		what = fmt.Sprintf("byte 0x%02x", name[i])
-	}
 	if i == 0 && name[0] >= '0' && name[0] <= '9' {
 		return "must not start with a digit (want ^[A-Za-z_][A-Za-z0-9_]*$)"
 	}
-	return fmt.Sprintf("character %s at offset %d is not allowed (want ^[A-Za-z_][A-Za-z0-9_]*$)", what, i)
+	r, size := utf8.DecodeRuneInString(name[i:])
+	what := "character " + strconv.QuoteRune(r)
+	if r == utf8.RuneError && size <= 1 {
+		what = fmt.Sprintf("byte 0x%02x", name[i])
+	}
+	return fmt.Sprintf("%s at offset %d is not allowed (want ^[A-Za-z_][A-Za-z0-9_]*$)", what, i)
+}
+
+// multiError is an error with its own message that matches several sentinels.
+type multiError struct {
+	msg  string
+	errs []error
+}
+
+func (e *multiError) Error() string   { return e.msg }
+func (e *multiError) Unwrap() []error { return e.errs }
+
+// lowOrder reports an all-zero X25519 shared secret; it matches kind (the key or blob
+// sentinel) and ErrLowOrderPoint.
+func lowOrder(kind error, what string) error {
+	return &multiError{
+		msg:  kind.Error() + ": " + what + " is a low-order point (the X25519 shared secret is all zeros)",
+		errs: []error{kind, ErrLowOrderPoint},
+	}
 }
