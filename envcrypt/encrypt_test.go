@@ -180,6 +180,7 @@ func TestEncryptRecipientKey(t *testing.T) {
 			require.ErrorIs(t, err, envcrypt.ErrInvalidPublicKey)
 			assert.Equal(t, tc.lowOrder, errors.Is(err, envcrypt.ErrLowOrderPoint), err.Error())
 			assert.NotContains(t, err.Error(), "secret-value")
+			assert.Equal(t, 1, strings.Count(err.Error(), "envcrypt:"), err.Error())
 		})
 	}
 }
@@ -230,6 +231,7 @@ func TestDecryptErrors(t *testing.T) {
 			pt, err := envcrypt.Decrypt(tc.key, tc.blob)
 			require.ErrorIs(t, err, tc.want)
 			assert.Nil(t, pt)
+			assert.Equal(t, 1, strings.Count(err.Error(), "envcrypt:"), err.Error())
 		})
 	}
 }
