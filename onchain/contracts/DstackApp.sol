@@ -45,6 +45,7 @@ contract DstackApp {
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
     event Initialized(uint64 version);
+    event Upgraded(address indexed implementation); // declared for ABI parity; nothing to upgrade
 
     bytes32 private constant POLICY_COMPOSE_HASH = keccak256("compose-hash");
     bytes32 private constant POLICY_DEVICE = keccak256("device");

@@ -16,7 +16,9 @@ package onchaintest
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math/big"
 	"net"
@@ -26,6 +28,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
@@ -60,6 +63,10 @@ type Chain struct {
 	Accounts []Account
 
 	url      string
+	ipc      string
+	rpcOnce  sync.Once
+	rpc      *rpc.Client
+	rpcErr   error
 	commitMu sync.Mutex
 	stop     chan struct{}
 	done     chan struct{}
@@ -139,7 +146,7 @@ func NewChain(opts ...Option) *Chain {
 
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		c.Backend, c.url, err = startBackend(alloc, cfg.http)
+		c.Backend, c.url, c.ipc, err = startBackend(alloc, cfg.http)
 		if err == nil {
 			break
 		}
@@ -156,27 +163,36 @@ func NewChain(opts ...Option) *Chain {
 	return c
 }
 
-// startBackend starts a simulated backend, optionally serving HTTP on a free
-// loopback port. The port is chosen first and may be taken by someone else
-// in between: node start then fails (the backend panics) and the caller
-// retries.
-func startBackend(alloc types.GenesisAlloc, withHTTP bool) (b *simulated.Backend, url string, err error) {
+// startBackend starts a simulated backend serving JSON-RPC over IPC (for
+// RPCClient) and optionally over HTTP on a free loopback port. The port is
+// chosen first and may be taken by someone else in between: node start then
+// fails (the backend panics) and the caller retries.
+func startBackend(alloc types.GenesisAlloc, withHTTP bool) (b *simulated.Backend, url, ipc string, err error) {
 	var port int
 	if withHTTP {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, "", fmt.Errorf("finding a free port: %w", err)
+			return nil, "", "", fmt.Errorf("finding a free port: %w", err)
 		}
 		port = l.Addr().(*net.TCPAddr).Port
 		l.Close()
 		url = "http://127.0.0.1:" + strconv.Itoa(port)
 	}
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, "", "", err
+	}
+	// A bare name: the node puts it in the OS temp dir (or names a pipe on
+	// Windows); IPCEndpoint gives the full path.
+	ipcConf := node.Config{IPCPath: "onchaintest-" + hex.EncodeToString(rnd[:]) + ".ipc"}
+	ipc = ipcConf.IPCEndpoint()
 	defer func() {
 		if r := recover(); r != nil {
-			b, url, err = nil, "", fmt.Errorf("starting the simulated backend: %v", r)
+			b, url, ipc, err = nil, "", "", fmt.Errorf("starting the simulated backend: %v", r)
 		}
 	}()
 	b = simulated.NewBackend(alloc, func(nc *node.Config, _ *ethconfig.Config) {
+		nc.IPCPath = ipcConf.IPCPath
 		if withHTTP {
 			nc.HTTPHost = "127.0.0.1"
 			nc.HTTPPort = port
@@ -184,7 +200,7 @@ func startBackend(alloc types.GenesisAlloc, withHTTP bool) (b *simulated.Backend
 			nc.HTTPVirtualHosts = []string{"localhost", "127.0.0.1"}
 		}
 	})
-	return b, url, nil
+	return b, url, ipc, nil
 }
 
 // testKey derives the well-known private key of account i.
@@ -207,14 +223,31 @@ func (c *Chain) autoCommit(interval time.Duration) {
 		case <-c.stop:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), interval+time.Second)
-			n, err := c.Client.PendingTransactionCount(ctx)
-			cancel()
-			if err == nil && n > 0 {
+			if c.Pending() > 0 {
 				c.Commit()
 			}
 		}
 	}
+}
+
+// Pending returns the number of executable transactions waiting in the
+// pool, i.e. what the next Commit will mine (unlike the "pending" block of
+// eth_getBlockTransactionCountByNumber, which the miner refreshes only
+// every few seconds). It returns 0 if the pool cannot be read.
+func (c *Chain) Pending() int {
+	rc, err := c.dial()
+	if err != nil {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var st struct {
+		Pending hexutil.Uint64 `json:"pending"`
+	}
+	if err := rc.CallContext(ctx, &st, "txpool_status"); err != nil {
+		return 0
+	}
+	return int(st.Pending)
 }
 
 // Commit mines the pending transactions into a new block and returns its
@@ -229,14 +262,25 @@ func (c *Chain) Commit() common.Hash {
 // slash) when the chain was created WithHTTP, else "".
 func (c *Chain) URL() string { return c.url }
 
-// RPCClient returns an in-process JSON-RPC client of the chain (no HTTP),
-// e.g. for onchain.WithRPCClient. Do not close it; Close does.
+// RPCClient returns a JSON-RPC client of the chain over a local IPC socket,
+// e.g. for onchain.WithRPCClient (the simulated backend does not expose its
+// own). It is created on first use; do not close it, Close does. It panics
+// if the socket cannot be dialled.
 func (c *Chain) RPCClient() *rpc.Client {
-	rc, ok := c.Client.(interface{ Client() *rpc.Client })
-	if !ok {
-		panic("onchaintest: the simulated client does not expose its RPC client")
+	rc, err := c.dial()
+	if err != nil {
+		panic("onchaintest: dialling the chain's IPC endpoint: " + err.Error())
 	}
-	return rc.Client()
+	return rc
+}
+
+func (c *Chain) dial() (*rpc.Client, error) {
+	c.rpcOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c.rpc, c.rpcErr = rpc.DialIPC(ctx, c.ipc)
+	})
+	return c.rpc, c.rpcErr
 }
 
 // Transactor returns fresh transaction options signing for Accounts[i] on
@@ -297,6 +341,10 @@ func (c *Chain) Close() error {
 	if c.stop != nil {
 		close(c.stop)
 		<-c.done
+	}
+	c.rpcOnce.Do(func() {}) // no dial after Close
+	if c.rpc != nil {
+		c.rpc.Close()
 	}
 	return c.Backend.Close()
 }

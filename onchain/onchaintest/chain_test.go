@@ -138,3 +138,25 @@ func TestTransactorOutOfRange(t *testing.T) {
 	defer chain.Close()
 	assert.PanicsWithValue(t, "onchaintest: Transactor(1): chain has 1 accounts", func() { chain.Transactor(1) })
 }
+
+func TestRPCClientAndPending(t *testing.T) {
+	chain := onchaintest.NewChain()
+	defer chain.Close()
+	ctx := context.Background()
+
+	var id string
+	require.NoError(t, chain.RPCClient().CallContext(ctx, &id, "eth_chainId"))
+	assert.Equal(t, "0x539", id) // 1337
+	assert.Same(t, chain.RPCClient(), chain.RPCClient(), "one client per chain")
+
+	assert.Equal(t, 0, chain.Pending())
+	_, tx1, err := onchaintest.DeployDstackApp(ctx, chain.Client, chain.Transactor(0), onchaintest.AppConfig{})
+	require.NoError(t, err)
+	_, tx2, err := onchaintest.DeployDstackApp(ctx, chain.Client, chain.Transactor(1), onchaintest.AppConfig{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, chain.Pending())
+	receipts, err := chain.Mine(ctx, tx1, tx2)
+	require.NoError(t, err)
+	assert.Equal(t, receipts[0].BlockNumber, receipts[1].BlockNumber, "one Commit mines both")
+	assert.Equal(t, 0, chain.Pending())
+}

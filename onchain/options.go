@@ -1,0 +1,192 @@
+package onchain
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// Option configures [Status], [NewRegistrar] and [SafeTransactions]. Each
+// option says which of them use it; the others ignore it. An option given
+// an invalid value makes the call return an error.
+type Option func(*options) error
+
+type options struct {
+	// Status
+	rpcClient *rpc.Client
+	block     *uint64
+
+	// Registrar
+	chainID        uint64
+	confirmations  uint64
+	receiptTimeout time.Duration
+	pollInterval   time.Duration
+	progress       func(Event)
+	logger         *slog.Logger
+
+	// SafeTransactions
+	status      *OnchainStatus
+	createdAt   time.Time
+	safeAddress *common.Address
+	batchName   string
+	description string
+}
+
+const (
+	defaultConfirmations  = 1
+	defaultReceiptTimeout = 2 * time.Minute
+	defaultPollInterval   = 2 * time.Second
+)
+
+func applyOptions(opts []Option) (*options, error) {
+	o := &options{
+		confirmations:  defaultConfirmations,
+		receiptTimeout: defaultReceiptTimeout,
+		pollInterval:   defaultPollInterval,
+		logger:         slog.New(slog.DiscardHandler),
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// WithRPCClient gives [Status] (and the Registrar's status reads) the raw
+// JSON-RPC client behind the backend, so the contract reads go to the node
+// in one JSON-RPC batch (one round trip) instead of one request each. It
+// must talk to the same node as the backend, e.g. the client passed to
+// ethclient.NewClient.
+func WithRPCClient(c *rpc.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("onchain: WithRPCClient: nil client")
+		}
+		o.rpcClient = c
+		return nil
+	}
+}
+
+// AtBlock makes [Status] read at block n instead of the latest block, which
+// also saves the round trip that fetches the latest header.
+func AtBlock(n uint64) Option {
+	return func(o *options) error {
+		o.block = &n
+		return nil
+	}
+}
+
+// WithChainID sets the chain id the Registrar expects the backend to be on.
+// By default it is the prerequisite's kms_info.chain_id.
+func WithChainID(id uint64) Option {
+	return func(o *options) error {
+		if id == 0 {
+			return errors.New("onchain: WithChainID: chain id must not be 0")
+		}
+		o.chainID = id
+		return nil
+	}
+}
+
+// WithConfirmations sets how many blocks, counting the one that includes the
+// transactions, the Registrar waits for (default 1: included).
+func WithConfirmations(n uint64) Option {
+	return func(o *options) error {
+		if n == 0 {
+			return errors.New("onchain: WithConfirmations: need at least 1")
+		}
+		o.confirmations = n
+		return nil
+	}
+}
+
+// WithReceiptTimeout bounds how long the Registrar waits for its
+// transactions to be mined and confirmed (default 2 minutes). On expiry it
+// returns a [*ReceiptTimeoutError].
+func WithReceiptTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("onchain: WithReceiptTimeout: %v is not positive", d)
+		}
+		o.receiptTimeout = d
+		return nil
+	}
+}
+
+// WithPollInterval sets how often the Registrar polls for receipts and new
+// blocks (default 2 seconds).
+func WithPollInterval(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("onchain: WithPollInterval: %v is not positive", d)
+		}
+		o.pollInterval = d
+		return nil
+	}
+}
+
+// WithProgress makes the Registrar report each transaction as it is
+// submitted, mined and confirmed. fn is called synchronously from
+// EnsureRegistered's goroutine.
+func WithProgress(fn func(Event)) Option {
+	return func(o *options) error {
+		o.progress = fn
+		return nil
+	}
+}
+
+// WithLogger sets the Registrar's logger (default: discard). Log lines carry
+// addresses, hashes and nonces, never keys.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("onchain: WithLogger: nil logger")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithStatus makes [SafeTransactions] decide what is missing from s (for
+// example a fresh [Status] reading) instead of the prerequisite's
+// onchain_status.
+func WithStatus(s OnchainStatus) Option {
+	return func(o *options) error {
+		o.status = &s
+		return nil
+	}
+}
+
+// WithCreatedAt sets the createdAt time of a Safe batch (default: now).
+func WithCreatedAt(t time.Time) Option {
+	return func(o *options) error {
+		o.createdAt = t
+		return nil
+	}
+}
+
+// WithSafeAddress records the Safe that will execute the batch
+// (meta.createdFromSafeAddress).
+func WithSafeAddress(a common.Address) Option {
+	return func(o *options) error {
+		o.safeAddress = &a
+		return nil
+	}
+}
+
+// WithBatchName sets the Safe batch's meta.name and meta.description.
+func WithBatchName(name, description string) Option {
+	return func(o *options) error {
+		o.batchName = name
+		o.description = description
+		return nil
+	}
+}

@@ -1,0 +1,460 @@
+package onchain
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math/big"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/phalaforge/phala-go/onchain/onchaintest"
+)
+
+var (
+	regDevice  = common.HexToHash("0xd0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0")
+	regCompose = common.HexToHash("0xc0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0")
+)
+
+// events records progress events.
+type events struct {
+	mu   sync.Mutex
+	list []Event
+}
+
+func (e *events) add(ev Event) { e.mu.Lock(); e.list = append(e.list, ev); e.mu.Unlock() }
+func (e *events) kinds() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, ev := range e.list {
+		out = append(out, string(ev.Kind)+" "+ev.Method)
+	}
+	return out
+}
+
+func nonceOf(t *testing.T, chain *onchaintest.Chain, addr common.Address) uint64 {
+	t.Helper()
+	n, err := chain.Client.PendingNonceAt(context.Background(), addr)
+	require.NoError(t, err)
+	return n
+}
+
+func newRegistrar(t *testing.T, chain *onchaintest.Chain, signer *bind.TransactOpts, opts ...Option) *Registrar {
+	t.Helper()
+	r, err := NewRegistrar(chain.Client, signer, append([]Option{WithPollInterval(5 * time.Millisecond), WithReceiptTimeout(20 * time.Second)}, opts...)...)
+	require.NoError(t, err)
+	return r
+}
+
+func TestEnsureRegistered(t *testing.T) {
+	tests := []struct {
+		name        string
+		cfg         onchaintest.AppConfig
+		wantDevice  bool
+		wantCompose bool
+	}{
+		{"only the device", onchaintest.AppConfig{ComposeHash: regCompose}, true, false},
+		{"only the compose hash", onchaintest.AppConfig{DeviceID: regDevice}, false, true},
+		{"only the compose hash, any device", onchaintest.AppConfig{AllowAnyDevice: true}, false, true},
+		{"both", onchaintest.AppConfig{}, true, true},
+		{"both on a v1 contract", onchaintest.AppConfig{Legacy: true}, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			chain := newChain(t, onchaintest.WithAutoCommit(5*time.Millisecond))
+			ctx := testCtx(t)
+			app := deployApp(t, chain, tt.cfg)
+			owner := chain.Accounts[0].Address
+			nonce := nonceOf(t, chain, owner)
+			var ev events
+
+			r := newRegistrar(t, chain, chain.Transactor(0), WithProgress(ev.add))
+			reg, err := r.EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+			require.NoError(t, err)
+
+			st, err := Status(ctx, chain.Client, app, regDevice, regCompose, AtBlock(reg.Block))
+			require.NoError(t, err)
+			assert.True(t, st.IsAllowed, "allowed at the reported block")
+
+			sent := 0
+			var receipts []*types.Receipt
+			for _, c := range []struct {
+				want   bool
+				hash   common.Hash
+				method string
+			}{{tt.wantDevice, reg.DeviceTx, "addDevice"}, {tt.wantCompose, reg.ComposeHashTx, "addComposeHash"}} {
+				if !c.want {
+					assert.Equal(t, common.Hash{}, c.hash, "%s not sent", c.method)
+					continue
+				}
+				sent++
+				rc, err := chain.Client.TransactionReceipt(ctx, c.hash)
+				require.NoError(t, err, c.method)
+				assert.Equal(t, types.ReceiptStatusSuccessful, rc.Status)
+				receipts = append(receipts, rc)
+				tx, _, err := chain.Client.TransactionByHash(ctx, c.hash)
+				require.NoError(t, err)
+				assert.Equal(t, nonce+uint64(sent-1), tx.Nonce(), "consecutive nonces")
+				assert.Equal(t, app, *tx.To())
+			}
+			assert.Equal(t, nonce+uint64(sent), nonceOf(t, chain, owner), "exactly the missing writes were sent")
+
+			switch {
+			case tt.wantCompose:
+				assert.Equal(t, reg.ComposeHashTx.Hex(), reg.CommitTransactionHash())
+			default:
+				assert.Equal(t, reg.DeviceTx.Hex(), reg.CommitTransactionHash(), "the device tx is not dropped")
+			}
+
+			if sent == 2 {
+				// Sent back to back, one wait: both submissions come before
+				// any mined event, and the blocks are the same or adjacent.
+				assert.Equal(t, []string{"submitted addDevice", "submitted addComposeHash"}, ev.kinds()[:2])
+				b0, b1 := receipts[0].BlockNumber.Uint64(), receipts[1].BlockNumber.Uint64()
+				assert.LessOrEqual(t, b1-b0, uint64(1), "blocks %d and %d", b0, b1)
+				assert.Equal(t, max(b0, b1), reg.Block)
+			}
+			kinds := ev.kinds()
+			assert.Len(t, kinds, 3*sent)
+			assert.True(t, strings.HasPrefix(kinds[len(kinds)-1], "confirmed "), "ends confirmed: %v", kinds)
+		})
+	}
+}
+
+func TestEnsureRegisteredAlreadyRegistered(t *testing.T) {
+	chain := newChain(t, onchaintest.WithAutoCommit(5*time.Millisecond))
+	ctx := testCtx(t)
+	for name, tc := range map[string]struct {
+		cfg    onchaintest.AppConfig
+		device common.Hash
+	}{
+		"listed device":            {onchaintest.AppConfig{ComposeHash: regCompose, DeviceID: regDevice}, regDevice},
+		"any device, no device id": {onchaintest.AppConfig{ComposeHash: regCompose, AllowAnyDevice: true}, common.Hash{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			app := deployApp(t, chain, tc.cfg)
+			// A signer that is not the owner: nothing needs writing, so
+			// ownership is not even checked.
+			signer := chain.Transactor(1)
+			nonce := nonceOf(t, chain, signer.From)
+			var ev events
+			reg, err := newRegistrar(t, chain, signer, WithProgress(ev.add)).EnsureRegistered(ctx, prereqFor(t, app, tc.device, regCompose))
+			require.NoError(t, err)
+			assert.Equal(t, AlreadyRegistered, reg.CommitTransactionHash())
+			assert.Equal(t, common.Hash{}, reg.DeviceTx)
+			assert.Equal(t, common.Hash{}, reg.ComposeHashTx)
+			assert.NotZero(t, reg.Block)
+			assert.Equal(t, nonce, nonceOf(t, chain, signer.From), "no transaction sent")
+			assert.Empty(t, ev.kinds())
+		})
+	}
+}
+
+func TestEnsureRegisteredRefusals(t *testing.T) {
+	poorKey, err := crypto.GenerateKey()
+	require.NoError(t, err)
+	poor := crypto.PubkeyToAddress(poorKey.PublicKey)
+	chain := newChain(t, onchaintest.WithAutoCommit(5*time.Millisecond), onchaintest.WithFunds(poor, big.NewInt(1_000_000)))
+	ctx := testCtx(t)
+	d := NewDstackApp()
+
+	t.Run("not the owner", func(t *testing.T) {
+		app := deployApp(t, chain, onchaintest.AppConfig{})
+		signer := chain.Transactor(1)
+		nonce := nonceOf(t, chain, signer.From)
+		reg, err := newRegistrar(t, chain, signer).EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+		assert.Nil(t, reg)
+		var noe *NotOwnerError
+		require.ErrorAs(t, err, &noe)
+		assert.Equal(t, NotOwnerError{App: app, Signer: signer.From, Owner: chain.Accounts[0].Address}, *noe)
+		assert.Equal(t, nonce, nonceOf(t, chain, signer.From), "no transaction sent")
+	})
+
+	t.Run("owner is a contract", func(t *testing.T) {
+		app := deployApp(t, chain, onchaintest.AppConfig{Legacy: true})
+		multisig := deployApp(t, chain, onchaintest.AppConfig{})      // any contract
+		transact(t, chain, 0, app, d.PackTransferOwnership(multisig)) // immediate on v1
+		_, err := newRegistrar(t, chain, chain.Transactor(0)).EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+		var noe *NotOwnerError
+		require.ErrorAs(t, err, &noe)
+		assert.True(t, noe.OwnerIsContract)
+		assert.Equal(t, multisig, noe.Owner)
+		assert.Contains(t, err.Error(), "SafeTransactions")
+	})
+
+	t.Run("insufficient funds", func(t *testing.T) {
+		app := deployApp(t, chain, onchaintest.AppConfig{Legacy: true})
+		transact(t, chain, 0, app, d.PackTransferOwnership(poor))
+		signer := bind.NewKeyedTransactor(poorKey, big.NewInt(onchaintest.ChainID))
+		_, err := newRegistrar(t, chain, signer).EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+		var ife *InsufficientFundsError
+		require.ErrorAs(t, err, &ife)
+		assert.Equal(t, poor, ife.Account)
+		assert.Equal(t, int64(1_000_000), ife.Balance.Int64())
+		assert.Equal(t, 1, ife.Required.Cmp(ife.Balance))
+		assert.Equal(t, []string{"addDevice", "addComposeHash"}, ife.Methods)
+		assert.Contains(t, err.Error(), "has 0.000000000001 ETH")
+		assert.Zero(t, nonceOf(t, chain, poor), "no transaction sent")
+	})
+
+	t.Run("wrong chain", func(t *testing.T) {
+		app := deployApp(t, chain, onchaintest.AppConfig{})
+		p := prereqFor(t, app, regDevice, regCompose)
+		p.KMSInfo.ChainID = 8453
+		_, err := newRegistrar(t, chain, chain.Transactor(0)).EnsureRegistered(ctx, p)
+		var wce *WrongChainError
+		require.ErrorAs(t, err, &wce)
+		assert.Equal(t, WrongChainError{Want: 8453, Got: onchaintest.ChainID}, *wce)
+
+		// An explicit chain id wins over kms_info.
+		_, err = newRegistrar(t, chain, chain.Transactor(0), WithChainID(onchaintest.ChainID)).EnsureRegistered(ctx, p)
+		require.NoError(t, err)
+	})
+
+	t.Run("unknown chain", func(t *testing.T) {
+		app := deployApp(t, chain, onchaintest.AppConfig{})
+		p := prereqFor(t, app, regDevice, regCompose)
+		p.KMSInfo = nil
+		_, err := newRegistrar(t, chain, chain.Transactor(0)).EnsureRegistered(ctx, p)
+		assert.ErrorIs(t, err, ErrNoChainID)
+	})
+
+	t.Run("device needed but not given", func(t *testing.T) {
+		app := deployApp(t, chain, onchaintest.AppConfig{})
+		nonce := nonceOf(t, chain, chain.Accounts[0].Address)
+		_, err := newRegistrar(t, chain, chain.Transactor(0)).EnsureRegistered(ctx, prereqFor(t, app, common.Hash{}, regCompose))
+		assert.ErrorIs(t, err, ErrInvalidHex)
+		assert.ErrorContains(t, err, "device_id")
+		assert.Equal(t, nonce, nonceOf(t, chain, chain.Accounts[0].Address))
+	})
+
+	t.Run("bad compose hash", func(t *testing.T) {
+		p := prereqFor(t, common.Address{1}, regDevice, regCompose)
+		p.ComposeHash = "0x"
+		_, err := newRegistrar(t, chain, chain.Transactor(0)).EnsureRegistered(ctx, p)
+		assert.ErrorIs(t, err, ErrInvalidHex)
+	})
+}
+
+// commitWhenPending mines one block as soon as n transactions are pending.
+func commitWhenPending(t *testing.T, chain *onchaintest.Chain, n int) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			if chain.Pending() >= n {
+				chain.Commit()
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() { <-done })
+}
+
+func TestEnsureRegisteredMinedRevert(t *testing.T) {
+	chain := newChain(t) // manual mining
+	ctx := testCtx(t)
+	d := NewDstackApp()
+	app := deployApp(t, chain, onchaintest.AppConfig{Legacy: true, DeviceID: regDevice})
+	owner := chain.Transactor(0)
+
+	// The owner gives the contract away in a transaction that is pending
+	// when the registrar checks ownership: its addComposeHash passes every
+	// check, then is mined after the transfer and reverts.
+	_, err := chain.Transact(ctx, owner, app, d.PackTransferOwnership(chain.Accounts[1].Address))
+	require.NoError(t, err)
+	commitWhenPending(t, chain, 2)
+
+	reg, err := newRegistrar(t, chain, chain.Transactor(0)).EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+	require.Error(t, err)
+	require.NotNil(t, reg, "the sent transaction is reported")
+	assert.NotEqual(t, common.Hash{}, reg.ComposeHashTx)
+
+	var re *RevertError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "addComposeHash", re.Method)
+	assert.Equal(t, reg.ComposeHashTx, re.TxHash)
+	assert.Equal(t, &DstackAppOwnableUnauthorizedAccount{Account: owner.From}, re.Custom)
+	assert.ErrorIs(t, err, ErrReverted)
+	assert.Equal(t, "onchain: addComposeHash reverted in transaction "+reg.ComposeHashTx.Hex()+
+		": OwnableUnauthorizedAccount("+owner.From.Hex()+")", re.Error())
+}
+
+func TestEnsureRegisteredReceiptTimeout(t *testing.T) {
+	chain := newChain(t) // nothing is mined
+	ctx := testCtx(t)
+	app := deployApp(t, chain, onchaintest.AppConfig{})
+
+	start := time.Now()
+	reg, err := newRegistrar(t, chain, chain.Transactor(0), WithReceiptTimeout(150*time.Millisecond)).
+		EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+	assert.Less(t, time.Since(start), 5*time.Second)
+	var rte *ReceiptTimeoutError
+	require.ErrorAs(t, err, &rte)
+	require.NotNil(t, reg)
+	assert.Equal(t, []common.Hash{reg.DeviceTx, reg.ComposeHashTx}, rte.TxHashes)
+	assert.Equal(t, 150*time.Millisecond, rte.Timeout)
+
+	// The hashes are the real transactions: mining them now registers.
+	chain.Commit()
+	st, err := Status(ctx, chain.Client, app, regDevice, regCompose)
+	require.NoError(t, err)
+	assert.True(t, st.IsAllowed)
+}
+
+func TestEnsureRegisteredContextCanceledWhileWaiting(t *testing.T) {
+	chain := newChain(t) // nothing is mined
+	app := deployApp(t, chain, onchaintest.AppConfig{})
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	submitted := 0
+	progress := func(e Event) {
+		if e.Kind == EventSubmitted {
+			submitted++
+			if submitted == 2 {
+				cancel()
+			}
+		}
+	}
+	reg, err := newRegistrar(t, chain, chain.Transactor(0), WithProgress(progress)).
+		EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+	assert.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, reg)
+	assert.NotEqual(t, common.Hash{}, reg.DeviceTx)
+	assert.NotEqual(t, common.Hash{}, reg.ComposeHashTx)
+}
+
+func TestEnsureRegisteredConfirmations(t *testing.T) {
+	chain := newChain(t)
+	mineEvery(t, chain, 5*time.Millisecond)
+	ctx := testCtx(t)
+	app := deployApp(t, chain, onchaintest.AppConfig{})
+	var ev events
+	reg, err := newRegistrar(t, chain, chain.Transactor(0), WithConfirmations(3), WithProgress(ev.add)).
+		EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+	require.NoError(t, err)
+	head, err := chain.Client.BlockNumber(ctx)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, head, reg.Block+2, "3 confirmations: the receipt block and 2 more")
+	kinds := ev.kinds()
+	require.Len(t, kinds, 6)
+	assert.Equal(t, []string{"confirmed addDevice", "confirmed addComposeHash"}, kinds[4:])
+}
+
+func TestEnsureRegisteredLogsNoSecrets(t *testing.T) {
+	chain := newChain(t, onchaintest.WithAutoCommit(5*time.Millisecond))
+	ctx := testCtx(t)
+	app := deployApp(t, chain, onchaintest.AppConfig{})
+	hexKey := "0x" + common.Bytes2Hex(crypto.FromECDSA(chain.Accounts[0].Key))
+	signer, err := SignerFromHex(hexKey, big.NewInt(onchaintest.ChainID))
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	_, err = newRegistrar(t, chain, signer, WithLogger(logger)).EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+	require.NoError(t, err)
+	assert.Contains(t, buf.String(), "onchain: registered")
+	assert.NotContains(t, buf.String(), hexKey[2:])
+}
+
+func TestNewRegistrarValidation(t *testing.T) {
+	chain := newChain(t)
+	signer := chain.Transactor(0)
+	tests := []struct {
+		name    string
+		backend Backend
+		signer  *bind.TransactOpts
+		opts    []Option
+		wantErr string
+	}{
+		{"nil backend", nil, signer, nil, "nil backend"},
+		{"nil signer", chain.Client, nil, nil, "Signer function"},
+		{"no from", chain.Client, &bind.TransactOpts{Signer: signer.Signer}, nil, "no From"},
+		{"zero confirmations", chain.Client, signer, []Option{WithConfirmations(0)}, "at least 1"},
+		{"zero timeout", chain.Client, signer, []Option{WithReceiptTimeout(0)}, "not positive"},
+		{"negative poll", chain.Client, signer, []Option{WithPollInterval(-time.Second)}, "not positive"},
+		{"zero chain id", chain.Client, signer, []Option{WithChainID(0)}, "must not be 0"},
+		{"nil logger", chain.Client, signer, []Option{WithLogger(nil)}, "nil logger"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewRegistrar(tt.backend, tt.signer, tt.opts...)
+			assert.Nil(t, r)
+			assert.ErrorContains(t, err, tt.wantErr)
+		})
+	}
+	_, err := (&Registrar{}).EnsureRegistered(context.Background(), nil)
+	assert.Error(t, err)
+}
+
+func TestSignerFromHex(t *testing.T) {
+	const key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+	want := common.HexToAddress("0x2c7536E3605D9C16a7a3D7b1898e529396a65c23")
+	for _, in := range []string{key, "0x" + key, "0X" + strings.ToUpper(key), " 0x" + key + "\n"} {
+		s, err := SignerFromHex(in, big.NewInt(1))
+		require.NoError(t, err)
+		assert.Equal(t, want, s.From)
+	}
+	bad := []struct{ in, wantErr string }{
+		{"", "got 0 characters"},
+		{key[2:], "got 62 characters"},
+		{key + "00", "got 66 characters"},
+		{"0x" + strings.Repeat("z", 64), "not hexadecimal"},
+		{strings.Repeat("0", 64), "not a valid secp256k1 scalar"},
+		{strings.Repeat("f", 64), "not a valid secp256k1 scalar"},
+	}
+	for _, tt := range bad {
+		_, err := SignerFromHex(tt.in, big.NewInt(1))
+		require.ErrorIs(t, err, ErrInvalidPrivateKey)
+		assert.ErrorContains(t, err, tt.wantErr)
+		if len(tt.in) > 8 {
+			assert.NotContains(t, err.Error(), tt.in[len(tt.in)-8:], "no part of the key in the error")
+		}
+	}
+	_, err := SignerFromHex(key, nil)
+	assert.Error(t, err)
+	assert.NotContains(t, err.Error(), key)
+}
+
+func TestCommitTransactionHash(t *testing.T) {
+	dev, cmp := common.HexToHash("0x01"), common.HexToHash("0x02")
+	assert.Equal(t, cmp.Hex(), (&Registration{DeviceTx: dev, ComposeHashTx: cmp}).CommitTransactionHash())
+	assert.Equal(t, dev.Hex(), (&Registration{DeviceTx: dev}).CommitTransactionHash())
+	assert.Equal(t, AlreadyRegistered, (&Registration{}).CommitTransactionHash())
+	assert.Equal(t, AlreadyRegistered, (*Registration)(nil).CommitTransactionHash())
+}
+
+func TestErrorMessages(t *testing.T) {
+	a := common.HexToAddress("0x00000000000000000000000000000000000000a1")
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&WrongChainError{Want: 8453, Got: 1}, "onchain: the RPC endpoint is on chain 1, but the app's KMS is on chain 8453"},
+		{&InsufficientFundsError{Account: a, Balance: big.NewInt(1e15), Required: big.NewInt(25e14), Methods: []string{"addDevice", "addComposeHash"}},
+			"onchain: account " + a.Hex() + " has 0.001 ETH but addDevice + addComposeHash needs up to 0.0025 ETH (estimated gas × max fee)"},
+		{&ReceiptTimeoutError{TxHashes: []common.Hash{{1}}, Timeout: time.Minute},
+			"onchain: transactions 0x0100000000000000000000000000000000000000000000000000000000000000 not mined and confirmed within 1m0s; they may still be mined, check them before retrying"},
+		{&StateNotConfirmedError{Status: AppStatus{Block: 7, ComposeHashAllowed: true}},
+			"onchain: after registration, block 7 still shows compose_hash_allowed=true device_id_allowed=false"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.err.Error())
+	}
+	assert.Equal(t, "12.5", formatEther(new(big.Int).Mul(big.NewInt(125), big.NewInt(1e17))))
+	assert.Equal(t, "0", formatEther(big.NewInt(0)))
+	assert.True(t, errors.Is(DecodeRevert(nil), ErrReverted))
+}

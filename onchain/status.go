@@ -1,0 +1,223 @@
+package onchain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// ErrNotDstackApp is returned when the address holds no contract, or one
+// that does not answer the DstackApp allow-list getters.
+var ErrNotDstackApp = errors.New("onchain: not a DstackApp contract")
+
+// StatusReader is what [Status] needs from a backend: contract calls and the
+// latest header (to pin all reads to one block). *ethclient.Client, the
+// simulated backend's client and every [Backend] satisfy it.
+type StatusReader interface {
+	bind.ContractCaller
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+}
+
+// AppStatus is what a DstackApp contract says about one compose hash and
+// one device, read at a single block.
+type AppStatus struct {
+	ComposeHashAllowed bool   `json:"compose_hash_allowed"`   // allowedComposeHashes(hash)
+	DeviceIDAllowed    bool   `json:"device_id_allowed"`      // AllowAnyDevice || DeviceListed
+	IsAllowed          bool   `json:"is_allowed"`             // both of the above
+	AllowAnyDevice     bool   `json:"allow_any_device"`       // allowAnyDevice()
+	DeviceListed       bool   `json:"device_listed"`          // allowedDeviceIds(device)
+	RequireTCBUpToDate bool   `json:"require_tcb_up_to_date"` // v2 contracts only; false on v1
+	Block              uint64 `json:"block"`                  // the block every value was read at
+}
+
+// OnchainStatus returns the three booleans of the 465 payload's
+// onchain_status.
+func (s *AppStatus) OnchainStatus() OnchainStatus {
+	return OnchainStatus{ComposeHashAllowed: s.ComposeHashAllowed, DeviceIDAllowed: s.DeviceIDAllowed, IsAllowed: s.IsAllowed}
+}
+
+// Status reads, at one block, whether the DstackApp contract at app allows
+// composeHash and deviceID: allowAnyDevice(), allowedDeviceIds(deviceID),
+// allowedComposeHashes(composeHash), and requireTcbUpToDate() (which v1
+// contracts lack: it then reads as false).
+//
+// The block is the latest one unless [AtBlock] is given. With
+// [WithRPCClient] the four reads go in one JSON-RPC batch, so Status costs
+// two round trips (latest header, batch), or one with AtBlock; without it
+// the reads are sequential calls through reader (five round trips).
+//
+// An address without code, or whose getters revert or return garbage, gives
+// an error matching [ErrNotDstackApp].
+func Status(ctx context.Context, reader StatusReader, app common.Address, deviceID, composeHash common.Hash, opts ...Option) (*AppStatus, error) {
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if reader == nil && o.rpcClient == nil {
+		return nil, errors.New("onchain: Status: nil reader")
+	}
+	var block uint64
+	if o.block != nil {
+		block = *o.block
+	} else {
+		block, err = latestBlock(ctx, reader, o.rpcClient)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	d := NewDstackApp()
+	calls := []statusCall{
+		{name: "allowAnyDevice", data: d.PackAllowAnyDevice()},
+		{name: "allowedDeviceIds", data: d.PackAllowedDeviceIds(deviceID)},
+		{name: "allowedComposeHashes", data: d.PackAllowedComposeHashes(composeHash)},
+		{name: "requireTcbUpToDate", data: d.PackRequireTcbUpToDate(), optional: true},
+	}
+	if o.rpcClient != nil {
+		err = batchCalls(ctx, o.rpcClient, app, block, calls)
+	} else {
+		err = sequentialCalls(ctx, reader, app, block, calls)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	vals := make([]bool, len(calls))
+	for i, c := range calls {
+		if c.err != nil {
+			if c.optional && c.reverted {
+				continue // v1 contract: no requireTcbUpToDate()
+			}
+			return nil, c.err
+		}
+		v, err := d.UnpackAllowAnyDevice(c.out) // every getter returns one bool
+		if err != nil || len(c.out) != 32 {
+			return nil, fmt.Errorf("%w: %s at %s returned %d bytes (no contract at this address on this chain?)", ErrNotDstackApp, c.name, app, len(c.out))
+		}
+		vals[i] = v
+	}
+	s := &AppStatus{
+		AllowAnyDevice:     vals[0],
+		DeviceListed:       vals[1],
+		ComposeHashAllowed: vals[2],
+		RequireTCBUpToDate: vals[3],
+		Block:              block,
+	}
+	s.DeviceIDAllowed = s.AllowAnyDevice || s.DeviceListed
+	s.IsAllowed = s.ComposeHashAllowed && s.DeviceIDAllowed
+	return s, nil
+}
+
+type statusCall struct {
+	name     string
+	data     []byte
+	optional bool
+
+	out      []byte
+	err      error
+	reverted bool
+}
+
+func (c *statusCall) setErr(app common.Address, err error) {
+	if data, ok := revertData(err); ok {
+		c.reverted = true
+		r := DecodeRevert(data)
+		r.Method = c.name
+		c.err = fmt.Errorf("%w: %s at %s: %w", ErrNotDstackApp, c.name, app, r)
+		return
+	}
+	c.err = fmt.Errorf("onchain: calling %s at %s: %w", c.name, app, err)
+}
+
+func latestBlock(ctx context.Context, reader StatusReader, rc *rpc.Client) (uint64, error) {
+	if reader == nil {
+		var n hexutil.Uint64
+		if err := rc.CallContext(ctx, &n, "eth_blockNumber"); err != nil {
+			return 0, fmt.Errorf("onchain: reading the latest block number: %w", err)
+		}
+		return uint64(n), nil
+	}
+	h, err := reader.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("onchain: reading the latest block: %w", err)
+	}
+	return h.Number.Uint64(), nil
+}
+
+func sequentialCalls(ctx context.Context, reader StatusReader, app common.Address, block uint64, calls []statusCall) error {
+	bn := new(big.Int).SetUint64(block)
+	for i := range calls {
+		out, err := reader.CallContract(ctx, ethereum.CallMsg{To: &app, Data: calls[i].data}, bn)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			calls[i].setErr(app, err)
+			continue
+		}
+		calls[i].out = out
+	}
+	return nil
+}
+
+func batchCalls(ctx context.Context, rc *rpc.Client, app common.Address, block uint64, calls []statusCall) error {
+	blockArg := hexutil.EncodeUint64(block)
+	elems := make([]rpc.BatchElem, len(calls))
+	outs := make([]hexutil.Bytes, len(calls))
+	for i, c := range calls {
+		elems[i] = rpc.BatchElem{
+			Method: "eth_call",
+			Args:   []any{map[string]any{"to": app, "input": hexutil.Bytes(c.data)}, blockArg},
+			Result: &outs[i],
+		}
+	}
+	if err := rc.BatchCallContext(ctx, elems); err != nil {
+		return fmt.Errorf("onchain: batch of %d contract reads at %s: %w", len(elems), app, err)
+	}
+	for i := range calls {
+		if elems[i].Error != nil {
+			calls[i].setErr(app, elems[i].Error)
+			continue
+		}
+		calls[i].out = outs[i]
+	}
+	return nil
+}
+
+// ContractVersion detects the DstackApp generation at app: 1 for contracts
+// without version() (the call reverts with empty data or returns nothing;
+// most live proxies), otherwise the value version() returns (2 at the time
+// of writing). An address without code gives [ErrNotDstackApp].
+func ContractVersion(ctx context.Context, caller bind.ContractCaller, app common.Address) (uint64, error) {
+	code, err := caller.CodeAt(ctx, app, nil)
+	if err != nil {
+		return 0, fmt.Errorf("onchain: reading code at %s: %w", app, err)
+	}
+	if len(code) == 0 {
+		return 0, fmt.Errorf("%w: no code at %s", ErrNotDstackApp, app)
+	}
+	d := NewDstackApp()
+	out, err := caller.CallContract(ctx, ethereum.CallMsg{To: &app, Data: d.PackVersion()}, nil)
+	if err != nil {
+		if _, ok := revertData(err); ok {
+			return 1, nil
+		}
+		return 0, fmt.Errorf("onchain: calling version() at %s: %w", app, err)
+	}
+	if len(out) == 0 {
+		return 1, nil
+	}
+	v, err := d.UnpackVersion(out)
+	if err != nil || !v.IsUint64() {
+		return 0, fmt.Errorf("%w: version() at %s returned 0x%x", ErrNotDstackApp, app, out)
+	}
+	return v.Uint64(), nil
+}

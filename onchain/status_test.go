@@ -1,0 +1,205 @@
+package onchain
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/phalaforge/phala-go/onchain/onchaintest"
+)
+
+func TestStatus(t *testing.T) {
+	chain := newChain(t)
+	ctx := testCtx(t)
+	device := common.HexToHash("0xde01")
+	compose := common.HexToHash("0xc001")
+	other := common.HexToHash("0x0123")
+
+	tests := []struct {
+		name   string
+		cfg    onchaintest.AppConfig
+		device common.Hash
+		want   AppStatus
+	}{
+		{"nothing allowed", onchaintest.AppConfig{}, device,
+			AppStatus{}},
+		{"compose hash only", onchaintest.AppConfig{ComposeHash: compose}, device,
+			AppStatus{ComposeHashAllowed: true}},
+		{"device only", onchaintest.AppConfig{DeviceID: device}, device,
+			AppStatus{DeviceIDAllowed: true, DeviceListed: true}},
+		{"both", onchaintest.AppConfig{DeviceID: device, ComposeHash: compose}, device,
+			AppStatus{ComposeHashAllowed: true, DeviceIDAllowed: true, DeviceListed: true, IsAllowed: true}},
+		{"another device listed", onchaintest.AppConfig{DeviceID: other, ComposeHash: compose}, device,
+			AppStatus{ComposeHashAllowed: true}},
+		{"any device", onchaintest.AppConfig{AllowAnyDevice: true, ComposeHash: compose}, device,
+			AppStatus{ComposeHashAllowed: true, DeviceIDAllowed: true, AllowAnyDevice: true, IsAllowed: true}},
+		{"any device, zero device id", onchaintest.AppConfig{AllowAnyDevice: true, ComposeHash: compose}, common.Hash{},
+			AppStatus{ComposeHashAllowed: true, DeviceIDAllowed: true, AllowAnyDevice: true, IsAllowed: true}},
+		{"v2 requiring up-to-date TCB", onchaintest.AppConfig{RequireTCBUpToDate: true, ComposeHash: compose, DeviceID: device}, device,
+			AppStatus{ComposeHashAllowed: true, DeviceIDAllowed: true, DeviceListed: true, IsAllowed: true, RequireTCBUpToDate: true}},
+		{"v1 contract", onchaintest.AppConfig{Legacy: true, ComposeHash: compose, DeviceID: device}, device,
+			AppStatus{ComposeHashAllowed: true, DeviceIDAllowed: true, DeviceListed: true, IsAllowed: true}},
+	}
+	for _, tt := range tests {
+		app := deployApp(t, chain, tt.cfg)
+		for _, mode := range []struct {
+			name string
+			opts []Option
+		}{
+			{"sequential", nil},
+			{"batched", []Option{WithRPCClient(chain.RPCClient())}},
+		} {
+			t.Run(tt.name+"/"+mode.name, func(t *testing.T) {
+				head, err := chain.Client.BlockNumber(ctx)
+				require.NoError(t, err)
+				got, err := Status(ctx, chain.Client, app, tt.device, compose, mode.opts...)
+				require.NoError(t, err)
+				want := tt.want
+				want.Block = head
+				assert.Equal(t, want, *got)
+				assert.Equal(t, OnchainStatus{want.ComposeHashAllowed, want.DeviceIDAllowed, want.IsAllowed}, got.OnchainStatus())
+			})
+		}
+	}
+}
+
+func TestStatusReadsOneBlock(t *testing.T) {
+	chain := newChain(t)
+	ctx := testCtx(t)
+	d := NewDstackApp()
+	device := common.HexToHash("0xde02")
+	compose := common.HexToHash("0xc002")
+	app := deployApp(t, chain, onchaintest.AppConfig{})
+	before, err := chain.Client.BlockNumber(ctx)
+	require.NoError(t, err)
+
+	transact(t, chain, 0, app, d.PackAddComposeHash(compose))
+	transact(t, chain, 0, app, d.PackAddDevice(device))
+
+	for _, opts := range [][]Option{nil, {WithRPCClient(chain.RPCClient())}} {
+		old, err := Status(ctx, chain.Client, app, device, compose, append(opts, AtBlock(before))...)
+		require.NoError(t, err)
+		assert.Equal(t, AppStatus{Block: before}, *old, "reads at the pinned block ignore later writes")
+
+		now, err := Status(ctx, chain.Client, app, device, compose, opts...)
+		require.NoError(t, err)
+		assert.True(t, now.IsAllowed)
+		assert.Equal(t, before+2, now.Block)
+	}
+}
+
+func TestStatusNotADstackApp(t *testing.T) {
+	chain := newChain(t)
+	ctx := testCtx(t)
+	kms, err := chain.DeployDstackKms(ctx, chain.Transactor(0), onchaintest.KMSInfo{})
+	require.NoError(t, err)
+	for name, addr := range map[string]common.Address{
+		"account without code": chain.Accounts[1].Address,
+		"other contract":       kms,
+	} {
+		for _, opts := range [][]Option{nil, {WithRPCClient(chain.RPCClient())}} {
+			_, err := Status(ctx, chain.Client, addr, common.Hash{}, common.Hash{}, opts...)
+			assert.ErrorIs(t, err, ErrNotDstackApp, name)
+		}
+	}
+}
+
+func TestStatusBadOptions(t *testing.T) {
+	_, err := Status(context.Background(), nil, common.Address{}, common.Hash{}, common.Hash{}, WithRPCClient(nil))
+	assert.ErrorContains(t, err, "nil client")
+	_, err = Status(context.Background(), nil, common.Address{}, common.Hash{}, common.Hash{})
+	assert.ErrorContains(t, err, "nil reader")
+}
+
+func TestStatusContextCanceled(t *testing.T) {
+	chain := newChain(t)
+	app := deployApp(t, chain, onchaintest.AppConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, opts := range [][]Option{nil, {WithRPCClient(chain.RPCClient())}, {AtBlock(1)}} {
+		_, err := Status(ctx, chain.Client, app, common.Hash{}, common.Hash{}, opts...)
+		assert.ErrorIs(t, err, context.Canceled)
+	}
+}
+
+// countingTransport counts HTTP requests, i.e. JSON-RPC round trips.
+type countingTransport struct {
+	n    atomic.Int64
+	base http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
+}
+
+// dialCounting connects to the chain's HTTP endpoint through a request
+// counter.
+func dialCounting(t testing.TB, chain *onchaintest.Chain) (*ethclient.Client, *rpc.Client, *countingTransport) {
+	t.Helper()
+	ct := &countingTransport{base: http.DefaultTransport}
+	rc, err := rpc.DialOptions(context.Background(), chain.URL(), rpc.WithHTTPClient(&http.Client{Transport: ct}))
+	require.NoError(t, err)
+	t.Cleanup(rc.Close)
+	return ethclient.NewClient(rc), rc, ct
+}
+
+func TestStatusRoundTrips(t *testing.T) {
+	chain := newChain(t, onchaintest.WithHTTP())
+	app := deployApp(t, chain, onchaintest.AppConfig{ComposeHash: common.HexToHash("0xc3")})
+	client, rc, ct := dialCounting(t, chain)
+	ctx := testCtx(t)
+
+	tests := []struct {
+		name string
+		opts []Option
+		want int64
+	}{
+		{"sequential", nil, 5},                                             // header + 4 eth_call
+		{"sequential at a block", []Option{AtBlock(1)}, 4},                 // 4 eth_call
+		{"batched", []Option{WithRPCClient(rc)}, 2},                        // header + 1 batch
+		{"batched at a block", []Option{WithRPCClient(rc), AtBlock(1)}, 1}, // 1 batch
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ct.n.Store(0)
+			st, err := Status(ctx, client, app, common.Hash{}, common.HexToHash("0xc3"), tt.opts...)
+			require.NoError(t, err)
+			assert.True(t, st.ComposeHashAllowed)
+			assert.Equal(t, tt.want, ct.n.Load(), "HTTP round trips")
+			t.Logf("%s: %d round trips", tt.name, ct.n.Load())
+		})
+	}
+}
+
+func BenchmarkStatus(b *testing.B) {
+	chain := newChain(b, onchaintest.WithHTTP())
+	app := deployApp(b, chain, onchaintest.AppConfig{ComposeHash: common.HexToHash("0xc3")})
+	client, rc, ct := dialCounting(b, chain)
+	ctx := context.Background()
+	for _, bb := range []struct {
+		name string
+		opts []Option
+	}{
+		{"sequential", nil},
+		{"batched", []Option{WithRPCClient(rc)}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			ct.n.Store(0)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Status(ctx, client, app, common.Hash{}, common.HexToHash("0xc3"), bb.opts...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(ct.n.Load())/float64(b.N), "roundtrips/op")
+		})
+	}
+}
