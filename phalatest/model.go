@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -329,9 +328,6 @@ func imageHash(name string) string {
 	sum := sha256.Sum256([]byte("phalatest os image " + name))
 	return hex.EncodeToString(sum[:])
 }
-
-// rawJSON is a helper for composing values known to be valid JSON.
-func rawJSON(b []byte) json.RawMessage { return json.RawMessage(b) }
 
 func panicf(format string, args ...any) {
 	panic(fmt.Sprintf("phalatest: "+format, args...))
