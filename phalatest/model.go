@@ -119,23 +119,22 @@ func (c Compose) withDefaults(appName string) Compose {
 }
 
 // AppComposeJSON returns the app-compose.json document of c, the bytes whose
-// SHA-256 is the compose hash. Empty fields are not defaulted here: seed the
-// same Compose value that AddApp or AddCVM returned to get the same bytes.
+// SHA-256 is the compose hash. An empty DockerCompose is the default file;
+// Name is not defaulted here (AddApp and AddCVM use the app's name), so set
+// it to compute a hash before seeding, e.g. to allow it in a contract.
 func (c Compose) AppComposeJSON() []byte {
-	envs := c.AllowedEnvs
-	if envs == nil {
-		envs = []string{}
-	}
+	c = c.withDefaults(c.Name)
 	b, _ := marshalJSON(appComposeDoc{ // cannot fail: strings and bools only
 		ManifestVersion: 2, Name: c.Name, Runner: "docker-compose",
 		DockerComposeFile: c.DockerCompose, KMSEnabled: true, GatewayEnabled: true,
-		PublicLogs: true, PublicSysinfo: true, AllowedEnvs: envs,
+		PublicLogs: true, PublicSysinfo: true, AllowedEnvs: c.AllowedEnvs,
 	})
 	return b
 }
 
 // Hash returns the compose hash of c: lowercase hex of SHA-256 over
-// AppComposeJSON, without 0x, as Phala Cloud shows it.
+// AppComposeJSON, without 0x, as Phala Cloud shows it. For a Compose with
+// Name set to the app's name it is the hash AddApp and AddCVM report.
 func (c Compose) Hash() string {
 	sum := sha256.Sum256(c.AppComposeJSON())
 	return hex.EncodeToString(sum[:])
