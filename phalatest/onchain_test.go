@@ -307,3 +307,28 @@ func TestOnchainEnv(t *testing.T) {
 	assert.Equal(t, blob, rep.EncryptedEnv)
 	assert.Equal(t, map[string]string{"API_TOKEN": "s3cret"}, rep.DecryptedEnv.Map())
 }
+
+// TestChainOverJSONRPC reads the contract through a real JSON-RPC endpoint
+// (the simulated chain served over HTTP), as with a dev node or a public
+// chain.
+func TestChainOverJSONRPC(t *testing.T) {
+	ctx := context.Background()
+	chain := onchaintest.NewChain(onchaintest.WithHTTP())
+	t.Cleanup(func() { _ = chain.Close() })
+	require.NotEmpty(t, chain.URL())
+	compose := phalatest.Compose{Name: "rpc-app"}
+	appAddr, err := chain.DeployDstackApp(ctx, chain.Transactor(0), onchaintest.AppConfig{AllowAnyDevice: true, ComposeHash: common.HexToHash(compose.Hash())})
+	require.NoError(t, err)
+
+	srv := newServer(t, phalatest.WithChainRPC(chain.URL(), onchaintest.ChainID))
+	node := srv.AddNode(phalatest.Node{})
+	app := srv.AddApp(phalatest.App{ID: appAddr.Hex(), Name: "rpc-app", KMS: phalatest.KMSEthereum, ChainID: onchaintest.ChainID, Compose: compose})
+	src := srv.AddCVM(phalatest.CVM{AppID: app.ID, NodeID: node.ID})
+
+	r := post(t, srv, replicasPath(src.VMUUID), map[string]any{})
+	require.Equal(t, http.StatusOK, r.Status, "the contract allows everything: %s", r.Raw)
+
+	assert.PanicsWithValue(t, `phalatest: WithChainRPC: dialling chain 5: no known transport for URL scheme "foo"`, func() {
+		phalatest.NewServer(phalatest.WithChainRPC("foo://bar", 5))
+	})
+}

@@ -34,6 +34,7 @@ type config struct {
 	apiKey           string
 	logger           *slog.Logger
 	chains           map[uint64]ChainBackend
+	rpcURLs          map[uint64]string
 	kmsRoot          *ecdsa.PrivateKey
 	signatureV1      bool
 	cloudPrepare465  bool
@@ -106,6 +107,26 @@ func WithChain(backend ChainBackend, chainID uint64) Option {
 			c.chains = map[uint64]ChainBackend{}
 		}
 		c.chains[chainID] = backend
+		return nil
+	}
+}
+
+// WithChainRPC is WithChain with a JSON-RPC endpoint (http, https, ws or
+// an IPC path) instead of a backend: NewServer dials it (panicking if it
+// cannot) and Close closes the connection. Use it for a dev node such as
+// anvil or for a public chain.
+func WithChainRPC(rawURL string, chainID uint64) Option {
+	return func(c *config) error {
+		if rawURL == "" {
+			return errors.New("WithChainRPC: empty URL")
+		}
+		if chainID == 0 {
+			return errors.New("WithChainRPC: chain id 0")
+		}
+		if c.rpcURLs == nil {
+			c.rpcURLs = map[uint64]string{}
+		}
+		c.rpcURLs[chainID] = rawURL
 		return nil
 	}
 }

@@ -1,6 +1,7 @@
 package phalatest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"errors"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 )
 
 // APIPrefix is the path under which the API is mounted, as on Phala Cloud
@@ -44,6 +46,7 @@ type Server struct {
 
 	kmsRoot   *ecdsa.PrivateKey
 	kmsSecret []byte // derives the per-app X25519 env keys
+	rpcs      []*ethclient.Client
 
 	mu         sync.Mutex
 	offset     time.Duration
@@ -97,6 +100,20 @@ func NewServer(opts ...Option) *Server {
 		tokens:    map[string]*commitToken{},
 		kmsSecret: []byte(randomHex(32)),
 	}
+	for chainID, u := range cfg.rpcURLs {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ec, err := ethclient.DialContext(ctx, u)
+		cancel()
+		if err != nil {
+			s.closeRPCs()
+			panicf("WithChainRPC: dialling chain %d: %v", chainID, err)
+		}
+		s.rpcs = append(s.rpcs, ec)
+		if s.cfg.chains == nil {
+			s.cfg.chains = map[uint64]ChainBackend{}
+		}
+		s.cfg.chains[chainID] = ec
+	}
 	s.kmsRoot = cfg.kmsRoot
 	if s.kmsRoot == nil {
 		k, err := crypto.GenerateKey()
@@ -128,7 +145,15 @@ func (s *Server) Close() {
 	s.once.Do(func() {
 		close(s.closing)
 		s.ts.Close()
+		s.closeRPCs()
 	})
+}
+
+func (s *Server) closeRPCs() {
+	for _, c := range s.rpcs {
+		c.Close()
+	}
+	s.rpcs = nil
 }
 
 // Now returns the server's current time: its clock plus every Advance.

@@ -1,14 +1,18 @@
 package phalatest_test
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/phalaforge/phala-go/envcrypt"
 	"github.com/phalaforge/phala-go/phalatest"
 )
 
@@ -374,5 +378,48 @@ func TestSeedingPanics(t *testing.T) {
 			}()
 			fn()
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLoggingHasNoSecrets(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f := newFixture(t, phalatest.KMSCloud, phalatest.WithLogger(logger), phalatest.WithPrepareOnlyCommitToken())
+	blob, err := envcrypt.Encrypt(f.app.EnvPubkey, []envVar{{Key: "API_TOKEN", Value: "log-me-not"}})
+	require.NoError(t, err)
+	r := do(t, f.srv, call{method: http.MethodPost, path: replicasPath(f.cvm.VMUUID), body: map[string]any{"encrypted_env": blob},
+		header: map[string]string{"X-Prepare-Only": "true"}})
+	require.Equal(t, phalatest.StatusPrepare, r.Status)
+	d := r.details(t)
+	token := d["commit_token"].(string)
+	c := post(t, f.srv, "/cvms/"+f.cvm.VMUUID+"/commit-replica", map[string]any{"token": token, "compose_hash": d["compose_hash"]})
+	require.Equal(t, http.StatusOK, c.Status)
+	do(t, f.srv, call{method: http.MethodGet, path: "/teepods/available", key: ptr("phak_wrong_key")})
+
+	logs := buf.String()
+	assert.Contains(t, logs, `"status":465`)
+	assert.Contains(t, logs, `"error_code":"ERR-01-005"`)
+	assert.Contains(t, logs, `"status":401`)
+	assert.Contains(t, logs, "replica created")
+	for _, secret := range []string{f.srv.APIKey(), "phak_wrong_key", token, "log-me-not", blob[:64]} {
+		assert.NotContains(t, logs, secret)
 	}
 }
