@@ -82,6 +82,7 @@ type config struct {
 	backoffHook func(attempt int, wait time.Duration) time.Duration
 
 	// Workflow options (replicas, commit, EncryptEnv) add their fields below.
+	wf workflowConfig // see options_workflow.go
 }
 
 // Option configures a Client in NewClient.

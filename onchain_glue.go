@@ -1,0 +1,196 @@
+package phala
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/phalaforge/phala-go/onchain"
+)
+
+// ErrOnchainPrerequisite is the HTTP 465 answer of a replicate call for an app on an
+// on-chain KMS: its DstackApp contract must allow the compose hash and the device
+// before the replica can be committed. It is [onchain.ErrOnchainPrerequisite]; its
+// Cause is the [*APIError], so errors.Is(err, ErrHashRegistrationRequired) holds too.
+//
+//	var pre *phala.ErrOnchainPrerequisite
+//	if errors.As(err, &pre) { ... register pre.ComposeHash and pre.DeviceID, then CommitReplica ... }
+//
+// Replicate returns it only after checking it against the source (see
+// [PayloadMismatchError]).
+type ErrOnchainPrerequisite = onchain.ErrOnchainPrerequisite
+
+// Registrar registers what a 465 answer says is missing on chain. *onchain.Registrar
+// implements it. Put one in ReplicateRequest.Registrar for the automatic workflow.
+type Registrar interface {
+	EnsureRegistered(ctx context.Context, prereq *onchain.ErrOnchainPrerequisite) (*onchain.Registration, error)
+}
+
+// ErrPayloadMismatch is matched by [*PayloadMismatchError].
+var ErrPayloadMismatch = errors.New("phala: on-chain prerequisite does not match the source")
+
+// PayloadMismatchError reports an HTTP 465 payload that does not describe the
+// replica asked for: its app_id is not the source's app, its compose_hash is neither
+// the source's nor the requested one, or its KMS chain is not the source's. The
+// payload is not trusted and nothing was signed or registered: a compromised API
+// could otherwise get an arbitrary hash or device allow-listed with the owner's key.
+// It matches [ErrPayloadMismatch]. It deliberately does not unwrap to Prerequisite.
+type PayloadMismatchError struct {
+	Field    string // "app_id", "compose_hash" or "kms_info.chain_id"
+	Payload  string // the value in the 465 payload
+	Expected string // the value expected; "" when the source does not tell
+	From     string // where Expected comes from, e.g. "source CVM" or "request"
+	// Prerequisite is the rejected payload, for inspection only.
+	Prerequisite *ErrOnchainPrerequisite
+}
+
+// Error names the field and both values.
+func (e *PayloadMismatchError) Error() string {
+	if e.Expected == "" {
+		return fmt.Sprintf("phala: the on-chain prerequisite (HTTP 465) names %s %q but the %s gives none to check it against; nothing was signed",
+			e.Field, oneLine(e.Payload, 80), e.From)
+	}
+	return fmt.Sprintf("phala: the on-chain prerequisite (HTTP 465) names %s %q but the %s has %q; nothing was signed",
+		e.Field, oneLine(e.Payload, 80), e.From, oneLine(e.Expected, 80))
+}
+
+// Is reports whether target is ErrPayloadMismatch.
+func (e *PayloadMismatchError) Is(target error) bool { return target == ErrPayloadMismatch }
+
+// AutoRegistrationError reports that the automatic workflow (Replicate with a
+// Registrar) failed after the 465 answer: in EnsureRegistered, or in the commit
+// that followed it. Prerequisite holds the commit token and Registration the
+// transactions sent so far (nil if none), so the registration can be checked and the
+// replica committed later with CommitReplica instead of starting again. Err is the
+// underlying error; Unwrap returns it.
+type AutoRegistrationError struct {
+	VMUUID       string
+	Prerequisite *ErrOnchainPrerequisite
+	Registration *onchain.Registration
+	Committing   bool // false: EnsureRegistered failed; true: the commit failed
+	Err          error
+}
+
+// Error says which step failed.
+func (e *AutoRegistrationError) Error() string {
+	if e.Committing {
+		return fmt.Sprintf("phala: replica of %s: registered on chain (%s) but the commit failed: %v",
+			e.VMUUID, e.Registration.CommitTransactionHash(), e.Err)
+	}
+	return fmt.Sprintf("phala: replica of %s: on-chain registration failed: %v", e.VMUUID, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *AutoRegistrationError) Unwrap() error { return e.Err }
+
+// is465 reports whether an API error is the prepare answer (HTTP 465, or its code).
+func is465(e *APIError) bool {
+	return e.StatusCode == 465 || e.Code == CodeHashRegistrationRequired
+}
+
+// prerequisiteFrom builds the *ErrOnchainPrerequisite of a 465 answer, with Cause
+// set to it.
+func prerequisiteFrom(apiErr *APIError) (*ErrOnchainPrerequisite, error) {
+	details := make(map[string]json.RawMessage, len(apiErr.Details))
+	for _, d := range apiErr.Details {
+		if d.Field == "" {
+			continue
+		}
+		v := d.Value
+		if len(v) == 0 {
+			v = json.RawMessage("null")
+		}
+		details[d.Field] = v // later duplicates win, as with the CLI
+	}
+	pre, err := onchain.PrerequisiteFromDetails(details)
+	if err != nil {
+		return nil, fmt.Errorf("phala: unusable HTTP 465 payload: %w (%w)", err, apiErr)
+	}
+	pre.Cause = apiErr
+	return pre, nil
+}
+
+// crossCheck compares a 465 payload with what the replication knows about its
+// source before anyone is asked to sign it.
+func (r *replication) crossCheck(ctx context.Context, pre *ErrOnchainPrerequisite) error {
+	wantApp, appFrom, err := r.expectedApp(ctx)
+	if err != nil {
+		return err
+	}
+	mismatch := func(field, payload, expected, from string) error {
+		return &PayloadMismatchError{Field: field, Payload: payload, Expected: expected, From: from, Prerequisite: pre}
+	}
+	payloadApp := pre.AppID
+	if payloadApp == "" && pre.KMSInfo != nil {
+		payloadApp = pre.KMSInfo.DstackAppAddress
+	}
+	gotApp, err := pre.AppAddress()
+	if err != nil {
+		return mismatch("app_id", payloadApp, wantApp, appFrom)
+	}
+	if wantApp == "" {
+		return mismatch("app_id", payloadApp, "", appFrom)
+	}
+	want, err := onchain.ParseAppAddress(wantApp)
+	if err != nil || want != gotApp {
+		return mismatch("app_id", payloadApp, wantApp, appFrom)
+	}
+
+	wantHash, hashFrom, err := r.expectedComposeHash(ctx)
+	if err != nil {
+		return err
+	}
+	if wantHash == "" || !sameHash(pre.ComposeHash, wantHash) {
+		return mismatch("compose_hash", pre.ComposeHash, wantHash, hashFrom)
+	}
+
+	if cvm := r.cachedCVM(); cvm != nil && cvm.KMSInfo != nil && pre.KMSInfo != nil &&
+		cvm.KMSInfo.ChainID != 0 && pre.KMSInfo.ChainID != 0 && cvm.KMSInfo.ChainID != pre.KMSInfo.ChainID {
+		return mismatch("kms_info.chain_id", fmt.Sprint(pre.KMSInfo.ChainID), fmt.Sprint(cvm.KMSInfo.ChainID), "source CVM")
+	}
+	return nil
+}
+
+// registerAndCommit runs the automatic workflow after a checked 465: register what
+// is missing, then commit with the transaction hash (resending the commit after
+// ERR-01-007/008 while the server's chain node catches up).
+func (r *replication) registerAndCommit(ctx context.Context, pre *ErrOnchainPrerequisite) (*VM, error) {
+	if pre.CommitToken == "" {
+		return nil, fmt.Errorf("phala: replica of %s: the HTTP 465 answer has no commit_token, so it cannot be committed: %w (%w)",
+			r.vmUUID(), onchain.ErrMalformedPrerequisite, pre)
+	}
+	r.regMu.Lock()
+	reg, err := r.req.Registrar.EnsureRegistered(ctx, pre)
+	r.regMu.Unlock()
+	if err != nil {
+		return nil, &AutoRegistrationError{VMUUID: r.vmUUID(), Prerequisite: pre, Registration: reg, Err: err}
+	}
+	if reg == nil {
+		return nil, &AutoRegistrationError{VMUUID: r.vmUUID(), Prerequisite: pre,
+			Err: errors.New("the registrar returned no registration")}
+	}
+	txHash := reg.CommitTransactionHash()
+	creq := CommitRequest{Token: pre.CommitToken, ComposeHash: pre.ComposeHash, TransactionHash: txHash}
+	retries, wait := r.c.commitRetry()
+	if txHash == AlreadyRegistered {
+		retries = 0 // nothing was just mined: no lag to wait for
+	}
+	for attempt := 0; ; attempt++ {
+		vm, err := r.c.CommitReplica(ctx, r.vmUUID(), creq)
+		if err == nil {
+			return vm, nil
+		}
+		lag := errors.Is(err, ErrTxVerificationFailed) || errors.Is(err, ErrHashNotAllowed)
+		if !lag || attempt >= retries {
+			return nil, &AutoRegistrationError{VMUUID: r.vmUUID(), Prerequisite: pre, Registration: reg, Committing: true, Err: err}
+		}
+		r.c.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "phala: commit refused right after registration; retrying",
+			slog.String("vm_uuid", r.vmUUID()), slog.Int("attempt", attempt+1))
+		if serr := sleep(ctx, wait); serr != nil {
+			return nil, &AutoRegistrationError{VMUUID: r.vmUUID(), Prerequisite: pre, Registration: reg, Committing: true,
+				Err: fmt.Errorf("%w (after %v)", serr, err)}
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package phala
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// DefaultScaleConcurrency is how many replicas Scale creates at once unless
+// ScaleOptions says otherwise.
+const DefaultScaleConcurrency = 4
+
+// ErrNotAttempted is matched by [*NotAttemptedError].
+var ErrNotAttempted = errors.New("phala: replica not attempted")
+
+// NotAttemptedError is the result of a Scale attempt that was never sent, because
+// an earlier attempt failed or the context ended. Cause is that failure; Unwrap
+// returns it, so errors.Is(err, ErrInsufficientSlots) holds for the attempts
+// skipped after a node ran out of slots. Test errors.Is(err, ErrNotAttempted) to
+// tell them from attempts that were sent.
+type NotAttemptedError struct {
+	Cause error
+}
+
+// Error says why the attempt was skipped.
+func (e *NotAttemptedError) Error() string {
+	return fmt.Sprintf("phala: replica not attempted: %v", e.Cause)
+}
+
+// Is reports whether target is ErrNotAttempted.
+func (e *NotAttemptedError) Is(target error) bool { return target == ErrNotAttempted }
+
+// Unwrap returns Cause.
+func (e *NotAttemptedError) Unwrap() error { return e.Cause }
+
+// ScaleResult is the outcome of one replica of a Scale call: VM when it was created,
+// Err otherwise.
+type ScaleResult struct {
+	VM  *VM
+	Err error
+}
+
+// ScaleError is returned by Scale when not every replica was created. The results
+// still list every outcome; Err is the first failure (Unwrap returns it).
+type ScaleError struct {
+	Requested int
+	Created   int
+	Err       error
+}
+
+// Error gives the counts and the first failure.
+func (e *ScaleError) Error() string {
+	return fmt.Sprintf("phala: scale: created %d of %d replicas: %v", e.Created, e.Requested, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *ScaleError) Unwrap() error { return e.Err }
+
+// ScaleOptions tunes Scale. The zero value (or nil) uses the defaults.
+type ScaleOptions struct {
+	// Concurrency is the largest number of replicas being created at once
+	// (0 = DefaultScaleConcurrency).
+	Concurrency int
+	// OnResult, when set, is called as each attempt finishes (or is skipped), with
+	// its index; calls are serialised.
+	OnResult func(index int, res ScaleResult)
+}
+
+// Scale creates n replicas of source, as the dashboard's "Scale" action does. The
+// source, the node and the encrypted env are resolved once, then each replica is
+// one Replicate workflow (POST, and with req.Registrar the on-chain registration
+// and commit; Registrar calls are serialised because they share a signer's nonces).
+//
+// At most Concurrency replicas are in flight. At the first failure, or when ctx
+// ends, Scale stops launching: attempts in flight finish, the others report a
+// [*NotAttemptedError] wrapping the cause (so when a node runs out of slots half
+// way, the remaining results match ErrInsufficientSlots without a request). No
+// request is ever resent, so nothing is duplicated.
+//
+// The results always have n entries in order. The error is nil only when all n
+// replicas were created; it is a [*ScaleError] when some were not, or the error of
+// the resolution step when none was attempted (results are then nil).
+func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateRequest, opts *ScaleOptions) ([]ScaleResult, error) {
+	if n < 1 {
+		return nil, invalidArg("n", fmt.Sprint(n), "must be at least 1")
+	}
+	conc := DefaultScaleConcurrency
+	var onResult func(int, ScaleResult)
+	if opts != nil {
+		if opts.Concurrency < 0 {
+			return nil, invalidArg("Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative")
+		}
+		if opts.Concurrency > 0 {
+			conc = opts.Concurrency
+		}
+		onResult = opts.OnResult
+	}
+	src, err := parseSource(source)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.newReplication(ctx, src, "", req)
+	if err != nil {
+		return nil, err
+	}
+
+	results := make([]ScaleResult, n)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		reportMu sync.Mutex
+	)
+	report := func(i int, res ScaleResult) {
+		mu.Lock()
+		results[i] = res
+		if res.Err != nil && firstErr == nil {
+			firstErr = res.Err
+		}
+		mu.Unlock()
+		if onResult != nil {
+			reportMu.Lock()
+			onResult(i, res)
+			reportMu.Unlock()
+		}
+	}
+	stopCause := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr != nil {
+			return firstErr
+		}
+		return ctx.Err()
+	}
+
+	sem := make(chan struct{}, conc)
+	for i := 0; i < n; i++ {
+		acquired := false
+		select {
+		case sem <- struct{}{}:
+			acquired = true
+		case <-ctx.Done():
+		}
+		if cause := stopCause(); cause != nil {
+			if acquired {
+				<-sem
+			}
+			for j := i; j < n; j++ {
+				report(j, ScaleResult{Err: &NotAttemptedError{Cause: cause}})
+			}
+			break
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			vm, err := r.replicate(ctx)
+			report(i, ScaleResult{VM: vm, Err: err})
+		}(i)
+	}
+	wg.Wait()
+
+	created := 0
+	for _, res := range results {
+		if res.Err == nil && res.VM != nil {
+			created++
+		}
+	}
+	if created == n {
+		return results, nil
+	}
+	return results, &ScaleError{Requested: n, Created: created, Err: firstErr}
+}
