@@ -80,8 +80,8 @@ func setup(t *testing.T, opts ...Option) (*Client, *http.ServeMux, *httptest.Ser
 // counter counts requests reaching a handler.
 type counter struct{ n atomic.Int64 }
 
-func (c *counter) inc() int64  { return c.n.Add(1) }
-func (c *counter) get() int64  { return c.n.Load() }
+func (c *counter) inc() int64 { return c.n.Add(1) }
+func (c *counter) get() int64 { return c.n.Load() }
 func (c *counter) wrap(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { c.inc(); h(w, r) }
 }
