@@ -158,7 +158,7 @@ func onchainKMS(chainID int, kmsAddr string) func(map[string]any) {
 func vmObject(uuid, app, hash string) map[string]any {
 	return map[string]any{
 		"id": 4711, "name": "web-replica", "status": "creating", "teepod_id": 7,
-		"teepod": map[string]any{"id": 7, "name": "prod-7", "region_identifier": "us-west"},
+		"teepod":  map[string]any{"id": 7, "name": "prod-7", "region_identifier": "us-west"},
 		"user_id": nil, "app_id": app, "vm_uuid": uuid, "instance_id": nil, "app_url": nil,
 		"vcpu": 2, "memory": 4096, "disk_size": 40, "created_at": "2026-02-01T10:00:00Z",
 		"encrypted_env_pubkey": nil, "compose_hash": hash, "source_cvm_id": "cvm_x",
