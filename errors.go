@@ -329,7 +329,10 @@ func (e *ResponseError) Error() string {
 	if e.ContentType != "" {
 		fmt.Fprintf(&b, " (%s)", oneLine(e.ContentType, 64))
 	}
-	fmt.Fprintf(&b, ": %v", e.Err)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(e.Err.Error(), "phala: "))
+	}
 	if e.Excerpt != "" {
 		fmt.Fprintf(&b, ": %q", e.Excerpt)
 	}

@@ -163,7 +163,7 @@ func (c *Client) handleResponse(resp *http.Response, out any) (*response, error)
 	res := &response{
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
-		RequestID:  sanitizeRequestID(resp.Header.Get("X-Request-ID")),
+		RequestID:  c.redact(sanitizeRequestID(resp.Header.Get("X-Request-ID"))),
 	}
 	contentType := resp.Header.Get("Content-Type")
 	limit := c.cfg.maxResponseBytes
@@ -275,7 +275,7 @@ func (k *call) logAttempt(ctx context.Context, resp *http.Response, err error) {
 	if resp != nil {
 		attrs = append(attrs,
 			slog.Int("status", resp.StatusCode),
-			slog.String("request_id", sanitizeRequestID(resp.Header.Get("X-Request-ID"))))
+			slog.String("request_id", k.c.redact(sanitizeRequestID(resp.Header.Get("X-Request-ID")))))
 	}
 	if err != nil {
 		attrs = append(attrs, slog.String("error", k.c.redact(stripURLError(err).Error())))
