@@ -256,8 +256,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rel string, bo
 	s.log.Info("phalatest: request", attrs...)
 }
 
-// dispatch checks the prefix, the API key and the version, routes the
-// request and writes the answer; it returns the status and error code sent.
+// dispatch routes the request (404 and 405 as FastAPI answers them, before
+// any check), checks the API key and the version, runs the handler and
+// writes the answer; it returns the status and error code sent.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, body []byte) (int, string) {
 	escaped := r.URL.EscapedPath()
 	rest, ok := strings.CutPrefix(escaped, APIPrefix+"/")
@@ -279,6 +280,15 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, body []byte) (
 		segs = append(segs, seg)
 	}
 
+	h, allowed := route(r.Method, segs)
+	if h == nil {
+		if allowed {
+			writeDetailString(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+			return http.StatusMethodNotAllowed, ""
+		}
+		writeDetailString(w, http.StatusNotFound, "Not Found")
+		return http.StatusNotFound, ""
+	}
 	ws := s.workspaceForKey(r.Header.Get("X-API-Key"))
 	if ws == nil {
 		e := newError(http.StatusUnauthorized, CodeUnauthorized, "Invalid or missing API key").
@@ -298,15 +308,6 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, body []byte) (
 		return e.status, e.code
 	}
 
-	h, allowed := route(r.Method, segs)
-	if h == nil {
-		if allowed {
-			writeDetailString(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-			return http.StatusMethodNotAllowed, ""
-		}
-		writeDetailString(w, http.StatusNotFound, "Not Found")
-		return http.StatusNotFound, ""
-	}
 	status, out, err := h(s, &apiRequest{r: r, ws: ws, version: version, segs: segs, body: body})
 	var ae *apiError
 	var ve *validationError

@@ -113,6 +113,10 @@ func TestRoutingErrors(t *testing.T) {
 		})
 	}
 
+	// Unknown routes are 404 before the API key is looked at, as in FastAPI.
+	r := do(t, srv, call{method: http.MethodGet, path: "/nope", key: ptr("")})
+	assert.Equal(t, http.StatusNotFound, r.Status)
+
 	// Outside the /api/v1 prefix nothing is served.
 	resp, err := http.Get(strings.TrimSuffix(srv.URL(), "/api/v1") + "/cvms/x")
 	require.NoError(t, err)
