@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/phalaforge/phala-go/onchain"
+	"github.com/phalaforge/phala-go/phalatest"
+)
+
+// demoPollInterval keeps the demo's waits short.
+const demoPollInterval = 100 * time.Millisecond
+
+// runDemo starts the emulator and a simulated chain in this process and
+// runs the three replication workflows with this command, printing each
+// command line before its output.
+func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
+	start := time.Now()
+	w := stdout
+	fmt.Fprintln(w, "phala-replicate demo: the three replication workflows, end to end, against an")
+	fmt.Fprintln(w, "emulated Phala Cloud API (phalatest) and a simulated Ethereum chain (chain id 1337),")
+	fmt.Fprintln(w, "both running inside this process. No account, no network, no money.")
+
+	sb, err := newSandbox(ctx, demoTiming)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	dir, err := os.MkdirTemp("", "phala-replicate-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Seeded:")
+	fmt.Fprintf(w, "  nodes      node-a (ID %d), node-b (ID %d)\n", sb.nodeA.ID, sb.nodeB.ID)
+	fmt.Fprintf(w, "  DstackKms  %s holds the KMS root key that signs env encryption keys\n", sb.kms.Hex())
+	fmt.Fprintf(w, "  app 1      %s, Cloud KMS: CVM %s on node-a\n", sb.cloudApp.Name, sb.cloudCVM.VMUUID)
+	fmt.Fprintf(w, "  app 2      %s, Onchain KMS: CVM %s on node-a;\n", sb.autoApp.Name, sb.autoCVM.VMUUID)
+	fmt.Fprintf(w, "             DstackApp 0x%s owned by the demo key (%s)\n", sb.autoApp.ID, sb.owner.Address.Hex())
+	fmt.Fprintf(w, "  app 3      %s, Onchain KMS: CVM %s on node-a;\n", sb.safeApp.Name, sb.safeCVM.VMUUID)
+	fmt.Fprintf(w, "             DstackApp 0x%s owned by %s, standing in for a Safe\n", sb.safeApp.ID, sb.approver.Address.Hex())
+	fmt.Fprintln(w, "  Both DstackApps allow node-a's device only: a replica on node-b needs approval.")
+
+	sh := func(extraEnv map[string]string, shown string, args ...string) error {
+		fmt.Fprintf(w, "\n$ %sphala-replicate %s\n", shown, strings.Join(quoteAll(args), " "))
+		code := runWith(ctx, args, stdout, stderr, sb.env(extraEnv), settings{pollInterval: demoPollInterval})
+		if code != exitOK {
+			return fmt.Errorf("phala-replicate %s exited with code %d", args[0], code)
+		}
+		return nil
+	}
+
+	// 1. Simple.
+	section(w, "1. Simple replication (Cloud KMS), with an env override encrypted on this machine")
+	envFile := filepath.Join(dir, "replica.env")
+	if err := os.WriteFile(envFile, []byte("# values for the replica only\nGREETING=\"hello from the replica\"\nexport LOG_LEVEL=debug # inline comments are fine\n"), 0o600); err != nil {
+		return err
+	}
+	if err := sh(nil, "", sb.cloudCVM.VMUUID, "--node-id", "node-b", "--env-file", envFile, "--wait"); err != nil {
+		return err
+	}
+	if err := showEnv(w, sb.srv); err != nil {
+		return err
+	}
+
+	// 2. Auto-registered.
+	section(w, "2. Onchain KMS, registered automatically with the owner's key")
+	fmt.Fprintln(w, "The replica gets its own env too: its encryption key is verified against the KMS")
+	fmt.Fprintln(w, "root key read from the DstackKms contract over --rpc-url before anything is encrypted.")
+	envFile2 := filepath.Join(dir, "api.env")
+	if err := os.WriteFile(envFile2, []byte("LOG_LEVEL=warn\n"), 0o600); err != nil {
+		return err
+	}
+	if err := sh(map[string]string{envPrivateKey: keyHex(sb.owner)}, "PRIVATE_KEY=<demo owner key> ",
+		sb.autoCVM.VMUUID, "--node-id", "node-b", "-e", envFile2, "--rpc-url", sb.chain.URL(), "--wait"); err != nil {
+		return err
+	}
+	if err := showEnv(w, sb.srv); err != nil {
+		return err
+	}
+
+	// 3. Multisig.
+	section(w, "3. Onchain KMS owned by a multisig: prepare, approve from the Safe, commit")
+	safeFile := filepath.Join(dir, "safe-batch.json")
+	prepared := filepath.Join(dir, "prepared.json")
+	if err := sh(nil, "", sb.safeCVM.VMUUID, "--node-id", "node-b", "--prepare-only", "--safe-file", safeFile, "--prepared-file", prepared); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nThe owners review %s and execute it; here the approver account sends its calls:\n", filepath.Base(safeFile))
+	tx, err := approve(ctx, w, sb, safeFile)
+	if err != nil {
+		return err
+	}
+	if err := sh(nil, "", "--commit", "--prepared-file", prepared, "--transaction-hash", tx.Hex(), "--wait"); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "\nDone: %d replicas created in %.1fs.\n", len(sb.srv.Replicas()), time.Since(start).Seconds())
+	fmt.Fprintln(w, "Against Phala Cloud, set PHALA_CLOUD_API_KEY and run the same commands with your own CVM;")
+	fmt.Fprintln(w, "'phala-replicate --help' lists every flag.")
+	return nil
+}
+
+func section(w io.Writer, title string) {
+	fmt.Fprintf(w, "\n── %s ──\n", title)
+}
+
+func quoteAll(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = shellQuote(a)
+	}
+	return out
+}
+
+// showEnv prints the environment the last replica's application sees, as
+// the emulator decrypted it with dstack's rules.
+func showEnv(w io.Writer, srv *phalatest.Server) error {
+	reps := srv.Replicas()
+	if len(reps) == 0 {
+		return errors.New("no replica was created")
+	}
+	r := reps[len(reps)-1]
+	if r.EnvError != nil {
+		return fmt.Errorf("the replica cannot decrypt its environment: %w", r.EnvError)
+	}
+	if r.DecryptedEnv == nil {
+		return errors.New("the replica has no environment")
+	}
+	fmt.Fprintf(w, "\nInside replica %s, the app sees (decrypted by the emulated CVM):\n", r.VMUUID)
+	for _, v := range r.DecryptedEnv.Vars {
+		fmt.Fprintf(w, "  %s=%s\n", v.Key, v.Value)
+	}
+	return nil
+}
+
+// approve sends the calls of a Safe batch file from the approver account
+// and returns the hash of the last transaction (the compose-hash one).
+func approve(ctx context.Context, w io.Writer, sb *sandbox, path string) (common.Hash, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	var batch onchain.SafeBatch
+	if err := json.Unmarshal(b, &batch); err != nil {
+		return common.Hash{}, fmt.Errorf("reading the Safe batch: %w", err)
+	}
+	if len(batch.Transactions) == 0 {
+		return common.Hash{}, errors.New("the Safe batch has no transaction")
+	}
+	var last common.Hash
+	for _, t := range batch.Transactions {
+		data, err := hexutil.Decode(t.Data)
+		if err != nil {
+			return common.Hash{}, fmt.Errorf("calldata of the Safe batch: %w", err)
+		}
+		tx, err := sb.chain.Transact(ctx, sb.chain.Transactor(1), common.HexToAddress(t.To), data)
+		if err != nil {
+			return common.Hash{}, fmt.Errorf("sending %s: %w", t.ContractMethod.Name, err)
+		}
+		rs, err := sb.chain.Mine(ctx, tx)
+		if err != nil {
+			return common.Hash{}, err
+		}
+		fmt.Fprintf(w, "  %s(%s)  tx %s, block %d\n", t.ContractMethod.Name, shortHex(firstValue(t.ContractInputsValues)), tx.Hash().Hex(), blockOf(rs))
+		last = tx.Hash()
+	}
+	return last, nil
+}
+
+func firstValue(m map[string]string) string {
+	for _, v := range m {
+		return v
+	}
+	return ""
+}
+
+func blockOf(rs []*types.Receipt) uint64 {
+	if len(rs) == 0 || rs[0].BlockNumber == nil {
+		return 0
+	}
+	return rs[0].BlockNumber.Uint64()
+}
+
+func shortHex(s string) string {
+	if len(s) <= 14 {
+		return s
+	}
+	return s[:10] + "…" + s[len(s)-4:]
+}

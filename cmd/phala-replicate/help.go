@@ -1,0 +1,76 @@
+package main
+
+const helpText = `phala-replicate creates replicas of a Phala Cloud CVM. It takes the arguments
+of the official 'phala cvms replicate' command, so scripts can switch to it.
+
+Usage:
+  phala-replicate <cvm-id> [flags]                 replicate (sign on-chain if a key is given)
+  phala-replicate <cvm-id> --prepare-only [flags]  prepare only; print the commit token
+  phala-replicate [<cvm-id>] --commit [flags]      commit a prepared replica
+  phala-replicate demo                             run every workflow against an emulator
+  phala-replicate version
+
+<cvm-id> is the source CVM: its UUID (dashes optional), its app ID (app_<hex>,
+0x<hex> or <40 hex>) or its name. Flags may come before or after it; use
+'--' before a <cvm-id> that starts with '-' (or is literally "demo").
+
+Replicate:
+  --node-id ID|NAME        target node, by numeric ID or by name (alias --teepod-id);
+                           omitted: Phala Cloud picks a node
+  --compose-hash HASH      the configuration to replicate when the app runs several
+  -e, --env-file FILE      override the environment: the .env file is encrypted on
+                           this machine to the app's key; the plaintext never leaves it
+  --count N                create N replicas (at most 100); failures are reported
+                           one by one, the others are kept
+  --wait                   wait until each replica is running (progress on stderr)
+
+On-chain KMS (automatic registration):
+  --private-key KEY        key of the DstackApp owner, 64 hex digits with or without
+                           0x (default $PRIVATE_KEY); registers the compose hash and
+                           device, then commits
+  --rpc-url URL            JSON-RPC endpoint of the app's chain (default $ETH_RPC_URL,
+                           else the public endpoint of Ethereum or Base)
+  --poll-interval D        how often to poll for receipts and replica status (default 2s)
+
+Manual approval (multisig):
+  --prepare-only           prepare the replica without creating it: print the compose
+                           hash, device ID and commit token for the owner to approve
+  --safe-file FILE         also write the missing calls as a Safe Transaction Builder
+                           batch (also after a plain replicate that needs approval)
+  --prepared-file FILE     with --prepare-only: save the prepared replica (token, hashes,
+                           expiry); with --commit: read the token, compose hash and source
+  --commit                 commit a prepared replica
+  --token TOKEN            commit token from the prepare step
+  --compose-hash HASH      compose hash from the prepare step
+  --transaction-hash HASH  hash of the approving transaction (default "already-registered":
+                           the server checks the contract state instead)
+
+Env encryption key (Onchain KMS):
+  The key that -e encrypts to is signed by the KMS root key. It is verified against
+  the root key stored in the app's DstackKms contract (read over --rpc-url) or against
+  keys given with --kms-root; without either, -e fails on an Onchain KMS app.
+  --kms-root KEY           trusted KMS root public key (hex, 33 or 65 bytes); repeatable
+  --insecure-skip-kms-verify
+                           encrypt without verifying the key (the API could read the env)
+
+Output:
+  -j, --json               print one JSON document on stdout; errors are JSON on stderr
+  --api-key KEY            API key (default $PHALA_CLOUD_API_KEY; alias --api-token)
+
+Environment:
+  PHALA_CLOUD_API_KEY      API key
+  PHALA_CLOUD_API_PREFIX   API base URL (default https://cloud-api.phala.com/api/v1)
+  PRIVATE_KEY              DstackApp owner key, as --private-key
+  ETH_RPC_URL              JSON-RPC endpoint, as --rpc-url
+  CLOUD_URL                dashboard base URL for links (default https://cloud.phala.com)
+
+Exit codes:
+  0  success
+  1  any other failure (for example a file that cannot be read)
+  2  usage: bad flags or arguments, missing API key
+  3  the Phala Cloud API refused or failed the request (see the error code)
+  4  on-chain: registration is required (no key given), or a transaction, the RPC
+     endpoint, the owner check or the balance check failed
+
+The API key and the private key are never printed.
+`

@@ -1,0 +1,97 @@
+// Command phala-replicate creates replicas of Phala Cloud CVMs. It accepts
+// the arguments of the official "phala cvms replicate" command, so scripts
+// can switch to it, and adds what that command lacks: waiting for the
+// replica, scaling, a Safe batch file and a saved prepared replica for
+// multisig approval, and verification of the KMS signature on env
+// encryption keys.
+//
+//	phala-replicate <cvm-id> [--node-id ID|NAME] [-e .env] [--wait]
+//	phala-replicate <cvm-id> --private-key KEY [--rpc-url URL]
+//	phala-replicate <cvm-id> --prepare-only --safe-file safe.json --prepared-file prepared.json
+//	phala-replicate --commit --prepared-file prepared.json --transaction-hash 0x…
+//	phala-replicate demo
+//
+// Run "phala-replicate --help" for every flag, the environment variables
+// and the exit codes. "phala-replicate demo" runs every workflow against an
+// in-process emulator of Phala Cloud and a simulated chain: no account is
+// needed.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	phala "github.com/phalaforge/phala-go"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run runs the command line args and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	return runWith(ctx, args, stdout, stderr, getenv, settings{})
+}
+
+func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, s settings) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "demo":
+			if len(args) > 1 {
+				writeError(stderr, false, "", usagef("demo takes no arguments"), redactor{})
+				return exitUsage
+			}
+			if err := runDemo(ctx, stdout, stderr); err != nil {
+				writeError(stderr, false, "Demo failed", err, redactor{})
+				return exitCode(err)
+			}
+			return exitOK
+		case "version", "--version", "-version":
+			_, _ = fmt.Fprintf(stdout, "phala-replicate %s (phala-go SDK)\n", phala.Version)
+			return exitOK
+		case "help":
+			_, _ = io.WriteString(stdout, helpText)
+			return exitOK
+		}
+	}
+	o, err := parseArgs(args, getenv)
+	if err == errHelp {
+		_, _ = io.WriteString(stdout, helpText)
+		return exitOK
+	}
+	if err != nil {
+		writeError(stderr, wantsJSON(args), "", err, redactor{})
+		return exitCode(err)
+	}
+	if o.pollInterval == 0 {
+		o.pollInterval = s.pollInterval
+	}
+	c := &command{o: o, stdout: stdout, stderr: stderr, now: time.Now, red: newRedactor(o)}
+	if err := c.run(ctx); err != nil {
+		writeError(stderr, o.jsonOut, c.headline(), err, c.red)
+		return exitCode(err)
+	}
+	return exitOK
+}
+
+// wantsJSON reports whether the command line asks for --json, for errors
+// found before it could be parsed completely.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "-json", "-j", "--j", "--json=true", "-json=true", "-j=true":
+			return true
+		}
+	}
+	return false
+}
