@@ -95,6 +95,73 @@
 //
 // # Workflows and request counts
 //
-// TODO(workflows): describe Replicate, PrepareReplica, CommitReplica, Scale and the
-// exact requests each sends.
+// The replication guide's three workflows map to these calls:
+//
+//   - Simple (Cloud KMS, or an on-chain app whose prerequisites are met):
+//     [Client.Replicate].
+//   - Automatic on-chain: [Client.Replicate] with [ReplicateRequest].Registrar (an
+//     *onchain.Registrar). On HTTP 465 it checks the payload against the source,
+//     registers what is missing and commits, in one call.
+//   - Manual (multisig): [Client.PrepareReplica] returns a [PreparedReplica], which
+//     marshals to JSON; the owners register its compose hash and device (for
+//     example from a Safe); [Client.CommitPrepared] or [Client.CommitReplica]
+//     finishes. Without a Registrar, Replicate returns the
+//     [*ErrOnchainPrerequisite] of a 465 for the same purpose.
+//
+// [Client.Scale] creates several replicas with bounded concurrency and reports each
+// outcome; [Client.WaitForReplica] polls a replica until it runs or fails;
+// [Client.ListReplicas] lists an app's instances; [Client.EncryptEnv] encrypts
+// variables to an app's verified env key.
+//
+// A source is a vm_uuid (dashes optional, any UUID version; normalised to the
+// lowercase dashed form, which is what the API returns in vm_uuid and what is sent
+// in every path), an app id (app_<40 hex>, 0x<40 hex> or 40 hex digits) or a CVM
+// name. Identifiers and hashes are validated, and path segments escaped, before
+// anything is sent; bad input is an [*InvalidArgumentError].
+//
+// Each workflow sends only the requests it needs. The source CVM is read (GET
+// /cvms/{id}) only when something needs it, and at most once per call:
+//
+//	Replicate, vm_uuid source, node by ID or none,  POST /cvms/{vm_uuid}/replicas     1 request
+//	no env, answered 2xx
+//	+ source given by name or app id                 GET /cvms/{id}                   +1
+//	+ app id with several CVMs (ERR-03-010)          GET /apps/{app_id}/cvms          +1
+//	+ node given by name                             GET /teepods/available           +1
+//	+ Env (Cloud KMS)                                GET /cvms/{vm_uuid} if not read  +0 or 1
+//	+ Env (on-chain KMS)                             ... and GET /kms/{type}/pubkey/{app_id},
+//	                                                 plus one eth_call of kmsInfo() when
+//	                                                 a chain backend is configured    +1 or 2
+//	+ ERR-03-009 for a vm_uuid or name source        GET /cvms/{vm_uuid} if not read,
+//	                                                 then the POST once more          +1 or 2
+//	+ HTTP 465                                       GET /cvms/{vm_uuid} if not read,
+//	                                                 to check the payload             +0 or 1
+//	+ HTTP 465 with a Registrar                      the Registrar's chain reads and
+//	                                                 writes, then POST .../commit-replica +1
+//	PrepareReplica                                   as Replicate up to the 465, with
+//	                                                 X-Prepare-Only: true
+//	CommitReplica, CommitPrepared                    POST /cvms/{vm_uuid}/commit-replica   1
+//	Scale(n)                                         the resolution above once, then n
+//	                                                 replicate workflows
+//	WaitForReplica                                   GET /cvms/{vm_uuid} per poll
+//	ListReplicas                                     GET /apps/{app_id}/cvms              1
+//	EncryptEnv                                       GET /cvms/{id} (+ the Env lines above)
+//
+// No POST is ever resent once it may have reached the server: a lost answer gives an
+// error wrapping [*OutcomeUnknownError] that says to compare [Client.ListReplicas]
+// before trying again. The two exceptions are answers that prove nothing was
+// created: ERR-03-009 (resent once with the source's compose hash) and, right after
+// an automatic registration, ERR-01-007/ERR-01-008 while the server's chain node
+// catches up (see [WithCommitRetry]).
+//
+// An HTTP 465 payload is never handed out or signed unchecked: its app_id must be
+// the source's app, its compose_hash the source's (or the requested one) and its
+// KMS chain the source's; otherwise the call fails with a [*PayloadMismatchError]
+// and nothing is registered.
+//
+// An on-chain KMS's env encryption key is used only after its signature verifies
+// against a KMS root key the API cannot forge: one pinned with
+// [WithTrustedKMSRootKeys], or the DstackKms contract's, read through
+// [WithKMSChainBackend], [WithKMSChainRPC] or [WithKMSChains]. Without any, the call
+// fails with [*NoKMSTrustRootError] unless [WithoutKMSSignatureVerification] is
+// given. Cloud KMS keys carry no signature; they are as trustworthy as the API.
 package phala
