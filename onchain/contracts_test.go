@@ -9,7 +9,6 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -222,15 +221,4 @@ func FuzzDecodeRevert(f *testing.F) {
 		}
 		_ = re.Error()
 	})
-}
-
-// Helper for tests elsewhere: logs of a receipt by event.
-func logsOf(r *types.Receipt, id common.Hash) []*types.Log {
-	var out []*types.Log
-	for _, l := range r.Logs {
-		if len(l.Topics) > 0 && l.Topics[0] == id {
-			out = append(out, l)
-		}
-	}
-	return out
 }
