@@ -53,6 +53,9 @@ func (r CommitRequest) String() string {
 	return fmt.Sprintf("phala.CommitRequest{Token: %s, ComposeHash: %q, TransactionHash: %q}", redacted, r.ComposeHash, r.TransactionHash)
 }
 
+// GoString is like String, so %#v does not print the token either.
+func (r CommitRequest) GoString() string { return r.String() }
+
 type commitBody struct {
 	Token           string `json:"token"`
 	ComposeHash     string `json:"compose_hash"`

@@ -28,6 +28,8 @@ type Registrar interface {
 	EnsureRegistered(ctx context.Context, prereq *onchain.ErrOnchainPrerequisite) (*onchain.Registration, error)
 }
 
+var _ Registrar = (*onchain.Registrar)(nil)
+
 // ErrPayloadMismatch is matched by [*PayloadMismatchError].
 var ErrPayloadMismatch = errors.New("phala: on-chain prerequisite does not match the source")
 

@@ -474,6 +474,9 @@ func (p PreparedReplica) String() string {
 		p.SourceVMUUID, p.AppID, p.ComposeHash, p.DeviceID, redacted, p.ExpiresAt.Format(time.RFC3339))
 }
 
+// GoString is like String, so %#v does not print the commit token either.
+func (p PreparedReplica) GoString() string { return p.String() }
+
 // LogValue describes the prepared replica for log/slog without the commit token.
 func (p PreparedReplica) LogValue() slog.Value {
 	return slog.GroupValue(

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -710,4 +712,62 @@ func TestReplicateRequestHidesEnvValues(t *testing.T) {
 	l.Info("replicating", "req", req)
 	assert.NotContains(t, b.String(), "s3cr3t-v4lue")
 	assert.Contains(t, b.String(), "DB_PASSWORD")
+}
+
+func TestWorkflowsLogAndPrintNoSecrets(t *testing.T) {
+	t.Parallel()
+	key := newEnvKey(t)
+	var logs strings.Builder
+	c, mux, rec := setupRec(t, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
+		writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, hashA, func(o map[string]any) {
+			o["kms_info"] = map[string]any{"encrypted_env_pubkey": key.pub}
+		})))
+	})
+	rec.handle(mux, "POST /cvms/{uuid}/replicas", func(w http.ResponseWriter, r *http.Request, _ string) {
+		writeJSON(w, 465, prepareBody(appHexID, hashA, deviceHex, token, 8453, false, false))
+	})
+	const secret = "pl41ntext-s3cret"
+	p, err := c.PrepareReplica(context.Background(), srcUUID, ReplicateRequest{Env: []envcrypt.EnvVar{{Key: "DB_PASSWORD", Value: secret}}})
+	require.NoError(t, err)
+	require.NotEmpty(t, logs.String(), "debug lines were written")
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("prepared", "replica", p, "commit", CommitRequest{Token: p.CommitToken, ComposeHash: hashA})
+
+	for _, s := range []string{logs.String(), fmt.Sprint(p), fmt.Sprintf("%+v %#v", p, *p),
+		fmt.Sprintf("%v %#v", CommitRequest{Token: token}, CommitRequest{Token: token})} {
+		assert.NotContains(t, s, secret)
+		assert.NotContains(t, s, token)
+		assert.NotContains(t, s, testKey)
+	}
+}
+
+func TestReplicateAppInstanceChecksTheApp(t *testing.T) {
+	t.Parallel()
+	c, mux, rec := setupRec(t)
+	rec.handle(mux, "POST /apps/{app}/cvms/{uuid}/replicas", func(w http.ResponseWriter, r *http.Request, _ string) {
+		writeJSON(w, 465, prepareBody(otherApp, hashA, deviceHex, token, 8453, false, false))
+	})
+	reg := &fakeRegistrar{reg: &onchain.Registration{}}
+	_, err := c.ReplicateAppInstance(context.Background(), appHexID, srcUUID, ReplicateRequest{ComposeHash: hashA, Registrar: reg})
+	var mm *PayloadMismatchError
+	require.ErrorAs(t, err, &mm)
+	assert.Equal(t, "app_id", mm.Field)
+	assert.Equal(t, "app id argument", mm.From)
+	assert.Zero(t, reg.count())
+	assert.Equal(t, []string{"POST /apps/" + appHexID + "/cvms/" + srcUUID + "/replicas"}, rec.lines(),
+		"app id and compose hash were known: no lookup was needed to reject the payload")
+
+	t.Run("vm_uuid of another app", func(t *testing.T) {
+		t.Parallel()
+		c, mux, rec := setupRec(t)
+		rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
+			writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, otherApp, hashA, func(o map[string]any) {
+				o["kms_info"] = map[string]any{"encrypted_env_pubkey": newEnvKey(t).pub}
+			})))
+		})
+		_, err := c.ReplicateAppInstance(context.Background(), appHexID, srcUUID, ReplicateRequest{Env: []envcrypt.EnvVar{{Key: "A", Value: "1"}}})
+		require.ErrorIs(t, err, ErrInvalidArgument)
+		assert.Contains(t, err.Error(), otherApp)
+		assert.Equal(t, []string{"GET /cvms/" + srcUUID}, rec.lines())
+	})
 }
