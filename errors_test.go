@@ -367,3 +367,11 @@ func FuzzParseErrorEnvelope(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseErrorEnvelope(b *testing.B) {
+	body := []byte(prepareBody465)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = parseErrorEnvelope(465, "application/json", body)
+	}
+}

@@ -156,6 +156,7 @@ func TestWithHTTPClientIsCopied(t *testing.T) {
 	c2, err := NewClient(WithAPIKey(testKey), WithHTTPClient(&http.Client{Timeout: 3 * time.Second}))
 	require.NoError(t, err)
 	assert.Equal(t, 3*time.Second, c2.hc.Timeout)
+	assert.NotSame(t, http.DefaultTransport, c2.hc.Transport, "never the process-wide transport")
 }
 
 func TestAPIKeyRedaction(t *testing.T) {

@@ -15,6 +15,13 @@ func (c *Client) newHTTPClient() *http.Client {
 	if c.cfg.httpClient != nil {
 		hc = *c.cfg.httpClient
 	}
+	if hc.Transport == nil {
+		// A transport of our own: the retry loop closes idle connections after a
+		// failure, which must not touch the process-wide http.DefaultTransport.
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			hc.Transport = dt.Clone()
+		}
+	}
 	switch {
 	case c.cfg.timeout > 0:
 		hc.Timeout = c.cfg.timeout

@@ -486,3 +486,20 @@ func TestCheckRedirectUnit(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDoGET(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, `{"id":"abc","name":"web","status":"running"}`)
+	}))
+	defer srv.Close()
+	c, err := NewClient(WithAPIKey(testKey), WithBaseURL(srv.URL+basePath))
+	require.NoError(b, err)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		var out struct{ ID, Name, Status string }
+		if _, err := c.do(ctx, request{path: "/cvms/abc"}, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
