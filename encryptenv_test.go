@@ -174,6 +174,7 @@ func TestEncryptEnvRootFromDstackKmsContract(t *testing.T) {
 		{"backend, genuine key", WithKMSChainBackend(onchaintest.ChainID, chain.Client), onchaintest.ChainID, f.root, nil},
 		{"backend, forged key", WithKMSChainBackend(onchaintest.ChainID, chain.Client), onchaintest.ChainID, f.forger, envcrypt.ErrSignatureMismatch},
 		{"RPC URL, genuine key", WithKMSChainRPC(onchaintest.ChainID, chain.URL()), onchaintest.ChainID, f.root, nil},
+		{"chain registry", WithKMSChains(mustChains(t, onchain.ChainConfig{ID: onchaintest.ChainID, RPCURL: chain.URL()})), onchaintest.ChainID, f.root, nil},
 		{"backend on another chain", WithKMSChainBackend(8453, chain.Client), 8453, f.root, errWrongChain},
 		{"backend for another chain is not used", WithKMSChainBackend(8453, chain.Client), onchaintest.ChainID, f.root, ErrNoKMSTrustRoot},
 	}
@@ -287,4 +288,11 @@ type nopCaller struct{}
 func (nopCaller) CodeAt(context.Context, common.Address, *big.Int) ([]byte, error) { return nil, nil }
 func (nopCaller) CallContract(context.Context, ethereum.CallMsg, *big.Int) ([]byte, error) {
 	return nil, nil
+}
+
+func mustChains(t *testing.T, cfgs ...onchain.ChainConfig) *onchain.Chains {
+	t.Helper()
+	c, err := onchain.NewChains(cfgs...)
+	require.NoError(t, err)
+	return c
 }

@@ -191,3 +191,16 @@ func FuzzCVMUnmarshal(f *testing.F) {
 		_ = json.Unmarshal(data, &vm)
 	})
 }
+
+func BenchmarkCVMUnmarshal(b *testing.B) {
+	data := []byte(mustJSONString(cvmObject(srcUUID, appHexID, hashA, onchainKMS(8453, "0x"+strings.Repeat("5", 40)),
+		func(o map[string]any) { o["compose_file"] = map[string]any{"allowed_envs": []string{"A", "B"}} })))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		var c CVM
+		if err := json.Unmarshal(data, &c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
