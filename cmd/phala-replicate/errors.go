@@ -331,7 +331,11 @@ func writeError(w io.Writer, jsonMode bool, headline string, err error, r redact
 			}
 		}
 	default:
-		fmt.Fprintf(&sb, "Error: %s\n", err)
+		if code := codeOf(err); code != "" {
+			fmt.Fprintf(&sb, "Error [%s]: %s\n", code, err)
+		} else {
+			fmt.Fprintf(&sb, "Error: %s\n", err)
+		}
 	}
 	if r := resumeOf(err); r != nil {
 		sb.WriteString("The commit token is still valid: once the registration is on chain, commit with:\n")

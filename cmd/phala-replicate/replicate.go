@@ -379,6 +379,9 @@ func (c *command) registrationRequired(pre *phala.ErrOnchainPrerequisite) error 
 		CommitToken: pre.CommitToken, CommitURL: pre.CommitURL, APICommitURL: pre.APICommitURL,
 		KMSInfo: pre.KMSInfo, OnchainStatus: pre.OnchainStatus, ExpiresAt: c.now().Add(phala.CommitTokenTTL),
 	}
+	if isUUID(c.o.source) {
+		v.SourceVMUUID = canonicalUUID(c.o.source)
+	}
 	if err := c.writeSafeFile(&v, pre); err != nil {
 		return err
 	}
@@ -697,6 +700,13 @@ func isUUID(s string) bool {
 		s = strings.ReplaceAll(s, "-", "")
 	}
 	return len(s) == 32 && isHexDigits(s)
+}
+
+// canonicalUUID writes a UUID (checked with isUUID) in the lowercase
+// 8-4-4-4-12 form the API uses.
+func canonicalUUID(s string) string {
+	d := normUUID(s)
+	return d[0:8] + "-" + d[8:12] + "-" + d[12:16] + "-" + d[16:20] + "-" + d[20:]
 }
 
 // isAppID reports whether s is app_<40 hex>, 0x<40 hex> or 40 hex digits.
