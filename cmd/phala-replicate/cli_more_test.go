@@ -197,3 +197,37 @@ func TestCLIDemo(t *testing.T) {
 	assert.Less(t, time.Since(start), 30*time.Second, "the demo finishes in seconds")
 	assert.Equal(t, exitUsage, runBin(t, nil, "demo", "extra").code)
 }
+
+func TestCLIAPIKeyFlagOverridesEnvironment(t *testing.T) {
+	sb := newTestSandbox(t)
+	env := envFor(sb, map[string]string{envAPIKey: "stale-key-from-env"})
+	for _, flag := range []string{"--api-key", "--api-token"} {
+		sb.srv.ResetRequests()
+		res := runBin(t, env, sb.cloudCVM.VMUUID, flag, sb.srv.APIKey(), "--json")
+		require.Equal(t, exitOK, res.code, res.stderr)
+		for _, r := range sb.srv.Requests() {
+			assert.Equal(t, sb.srv.APIKey(), r.Header.Get("X-API-Key"))
+		}
+	}
+}
+
+func TestCLIPreparedFileSourceMismatch(t *testing.T) {
+	sb := newTestSandbox(t)
+	prepared := t.TempDir() + "/prepared.json"
+	res := runBin(t, envFor(sb, nil), sb.safeCVM.VMUUID, "--prepare-only", "--node-id", "node-b", "--prepared-file", prepared)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	sb.srv.ResetRequests()
+
+	res = runBin(t, envFor(sb, nil), sb.autoCVM.VMUUID, "--commit", "--prepared-file", prepared)
+	assert.Equal(t, exitUsage, res.code)
+	assert.Contains(t, res.stderr, "is not the source of the prepared replica")
+	res = runBin(t, envFor(sb, nil), "--commit", "--prepared-file", prepared, "--compose-hash", strings.Repeat("ab", 32))
+	assert.Equal(t, exitUsage, res.code)
+	assert.Contains(t, res.stderr, "--compose-hash differs from the prepared replica's")
+	assert.Empty(t, sb.srv.Requests(), "nothing is sent")
+
+	// The same UUID, written without dashes, is the same source.
+	res = runBin(t, envFor(sb, nil), strings.ReplaceAll(sb.safeCVM.VMUUID, "-", ""), "--commit", "--prepared-file", prepared)
+	assert.Equal(t, exitAPI, res.code, "accepted, then refused by the API: nothing was approved on chain")
+	assert.Contains(t, res.stderr, "ERR-01-008")
+}
