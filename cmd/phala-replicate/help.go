@@ -12,7 +12,7 @@ Usage:
 
 <cvm-id> is the source CVM: its UUID (dashes optional), its app ID (app_<hex>,
 0x<hex> or <40 hex>) or its name. Flags may come before or after it; use
-'--' before a <cvm-id> that starts with '-' (or is literally "demo").
+'--' before a <cvm-id> that starts with '-' or is "demo", "help" or "version".
 
 Replicate:
   --node-id ID|NAME        target node, by numeric ID or by name (alias --teepod-id);
@@ -30,7 +30,8 @@ On-chain KMS (automatic registration):
                            device, then commits
   --rpc-url URL            JSON-RPC endpoint of the app's chain (default $ETH_RPC_URL,
                            else the public endpoint of Ethereum or Base)
-  --poll-interval D        how often to poll for receipts and replica status (default 2s)
+  --poll-interval D        how often to poll for receipts and for the replica's status
+                           (default 2s for receipts, 5s for the status)
 
 Manual approval (multisig):
   --prepare-only           prepare the replica without creating it: print the compose
@@ -46,15 +47,18 @@ Manual approval (multisig):
                            the server checks the contract state instead)
 
 Env encryption key (Onchain KMS):
-  The key that -e encrypts to is signed by the KMS root key. It is verified against
-  the root key stored in the app's DstackKms contract (read over --rpc-url) or against
-  keys given with --kms-root; without either, -e fails on an Onchain KMS app.
+  The key that -e encrypts to is signed by the KMS root key; it is used only if the
+  signature recovers a trusted root key: one given with --kms-root, or the one stored
+  in the app's DstackKms contract, read over --rpc-url (or the public endpoint of
+  Ethereum or Base). Without a trusted root, -e fails before anything is encrypted.
   --kms-root KEY           trusted KMS root public key (hex, 33 or 65 bytes); repeatable
   --insecure-skip-kms-verify
-                           encrypt without verifying the key (the API could read the env)
+                           use an unverifiable key anyway (whoever controls the API
+                           could read the env)
 
 Output:
-  -j, --json               print one JSON document on stdout; errors are JSON on stderr
+  -j, --json               print one JSON document on stdout and no progress; an error
+                           is one JSON object on stderr: {"success":false,"error":{...}}
   --api-key KEY            API key (default $PHALA_CLOUD_API_KEY; alias --api-token)
 
 Environment:
@@ -66,7 +70,7 @@ Environment:
 
 Exit codes:
   0  success
-  1  any other failure (for example a file that cannot be read)
+  1  any other failure (a file that cannot be read, a replica that failed to boot)
   2  usage: bad flags or arguments, missing API key
   3  the Phala Cloud API refused or failed the request (see the error code)
   4  on-chain: registration is required (no key given), or a transaction, the RPC
