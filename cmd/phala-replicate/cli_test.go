@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,9 +20,16 @@ import (
 	"github.com/phalaforge/phala-go/phalatest"
 )
 
-// binPath is the phala-replicate binary built once by TestMain; the tests
-// run it as a subprocess, as users and scripts do.
-var binPath string
+// The phala-replicate binary is built once per test process, on first use
+// (so that unit tests and fuzz workers, which never run it, do not pay for
+// a build), into a directory TestMain removes. The tests run it as a
+// subprocess, as users and scripts do.
+var (
+	binDir   string
+	binOnce  sync.Once
+	binPath  string
+	binError error
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "phala-replicate-bin-")
@@ -29,16 +37,26 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binPath = filepath.Join(dir, "phala-replicate")
-	build := exec.Command("go", "build", "-o", binPath, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building phala-replicate: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	binDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// binary returns the path of the built binary.
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		path := filepath.Join(binDir, "phala-replicate")
+		out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput()
+		if err != nil {
+			binError = fmt.Errorf("building phala-replicate: %v\n%s", err, out)
+			return
+		}
+		binPath = path
+	})
+	require.NoError(t, binError)
+	return binPath
 }
 
 // result is what one run of the binary produced.
@@ -54,7 +72,7 @@ func runBin(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd := exec.CommandContext(ctx, binary(t), args...)
 	cmd.Env = []string{"TMPDIR=" + os.TempDir()}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -221,3 +221,32 @@ func TestParseArgsHelp(t *testing.T) {
 		assert.ErrorIs(t, err, errHelp, a)
 	}
 }
+
+// FuzzParseArgs checks that no command line makes the parser panic, and
+// that every rejection is a usage error that never echoes the private key.
+func FuzzParseArgs(f *testing.F) {
+	for _, seed := range []string{
+		"app_x\n--node-id\n7", "--commit\n--token\nt\n--compose-hash\n" + strings.Repeat("a", 64) + "\nvm",
+		"--\n-x", "-e\n\n--count\n-1", "--private-key\n0x" + testKey, "--kms-root\n02", "--poll-interval\n1ns",
+		"x\n--json=maybe", "--prepared-file\np\n--commit\n--token\nt",
+	} {
+		f.Add(seed, testKey)
+	}
+	f.Fuzz(func(t *testing.T, line, envKey string) {
+		args := strings.Split(line, "\n")
+		o, err := parseArgs(args, envOf(map[string]string{envPrivateKey: envKey}))
+		if err == nil {
+			require.NotNil(t, o)
+			assert.GreaterOrEqual(t, o.count, 1)
+			return
+		}
+		if err == errHelp {
+			return
+		}
+		var ue *usageError
+		require.ErrorAs(t, err, &ue)
+		if len(envKey) >= 16 && validPrivateKey(envKey) {
+			assert.NotContains(t, err.Error(), strings.TrimPrefix(envKey, "0x"))
+		}
+	})
+}
