@@ -161,6 +161,8 @@ func TestCLINeverPrintsSecrets(t *testing.T) {
 		{sb.cloudCVM.VMUUID, "--api-key", sb.srv.APIKey(), "--wait"},
 		{sb.cloudCVM.VMUUID, "--api-key", sb.srv.APIKey() + "x"},
 		{"a", "--private-key", key[:60] + "zzzz"},
+		{sb.autoCVM.VMUUID, "--node-id", "node-b", "--api-key", sb.srv.APIKey(), "--private-key", key, "--rpc-url", "http://127.0.0.1:1/v3/provider-secret"},
+		{sb.autoCVM.VMUUID, "-e", "/dev/null", "--api-key", sb.srv.APIKey(), "--rpc-url", "http://127.0.0.1:1/v3/provider-secret"},
 	}
 	for _, args := range runs {
 		env := envFor(sb, nil)
@@ -169,6 +171,7 @@ func TestCLINeverPrintsSecrets(t *testing.T) {
 		out := strings.ToLower(res.stdout + res.stderr)
 		assert.NotContains(t, out, strings.ToLower(sb.srv.APIKey()), args)
 		assert.NotContains(t, out, key[:32], args)
+		assert.NotContains(t, out, "provider-secret", args)
 	}
 }
 

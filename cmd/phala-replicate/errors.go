@@ -146,34 +146,38 @@ func codeOf(err error) string {
 
 // redactor removes secrets from text before it is printed: the command
 // never prints the API key or the private key, even if a library error
-// were to quote one.
-type redactor struct{ secrets []string }
+// were to quote one, nor the path and query of the RPC URL, where
+// providers put their API keys.
+type redactor struct{ pairs []string } // old, new, old, new, ...
 
 func newRedactor(o *options) redactor {
 	var r redactor
 	if o == nil {
 		return r
 	}
-	add := func(s string) {
+	add := func(s, with string) {
 		if len(s) >= 8 {
-			r.secrets = append(r.secrets, s)
+			r.pairs = append(r.pairs, s, with)
 		}
 	}
-	add(string(o.apiKey))
+	if u := o.rpcURL; u != "" && redactURL(u) != u {
+		add(u, redactURL(u))
+	}
+	add(string(o.apiKey), "[REDACTED]")
 	if k := string(o.privateKey); k != "" {
 		bare := strings.TrimPrefix(strings.TrimPrefix(k, "0x"), "0X")
-		add(bare)
-		add(strings.ToLower(bare))
-		add(strings.ToUpper(bare))
+		add(bare, "[REDACTED]")
+		add(strings.ToLower(bare), "[REDACTED]")
+		add(strings.ToUpper(bare), "[REDACTED]")
 	}
 	return r
 }
 
 func (r redactor) clean(s string) string {
-	for _, sec := range r.secrets {
-		s = strings.ReplaceAll(s, sec, "[REDACTED]")
+	if len(r.pairs) == 0 {
+		return s
 	}
-	return s
+	return strings.NewReplacer(r.pairs...).Replace(s)
 }
 
 // jsonError is the error document written to stderr in --json mode.

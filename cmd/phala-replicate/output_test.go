@@ -128,10 +128,11 @@ func TestWriteErrorPrerequisiteHidesToken(t *testing.T) {
 }
 
 func TestRedactor(t *testing.T) {
-	o := &options{apiKey: "sk-live-abcdef123", privateKey: secret("0x" + testKey)}
+	o := &options{apiKey: "sk-live-abcdef123", privateKey: secret("0x" + testKey), rpcURL: "https://rpc.example/v3/provider-key"}
 	r := newRedactor(o)
-	msg := fmt.Sprintf("key sk-live-abcdef123 pk %s PK %s", testKey, strings.ToUpper(testKey))
-	assert.Equal(t, "key [REDACTED] pk [REDACTED] PK [REDACTED]", r.clean(msg))
+	msg := fmt.Sprintf("key sk-live-abcdef123 pk %s PK %s rpc Post \"https://rpc.example/v3/provider-key\": refused", testKey, strings.ToUpper(testKey))
+	assert.Equal(t, `key [REDACTED] pk [REDACTED] PK [REDACTED] rpc Post "https://rpc.example/…": refused`, r.clean(msg))
+	assert.Equal(t, "x", newRedactor(&options{rpcURL: "http://127.0.0.1:8545"}).clean("x"), "a bare host is kept")
 
 	var buf bytes.Buffer
 	writeError(&buf, true, "", errors.New("leak "+testKey), r)
