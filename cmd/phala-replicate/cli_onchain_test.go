@@ -401,3 +401,32 @@ func TestCLIOnchainEnvKeyVerification(t *testing.T) {
 		require.Equal(t, exitOK, res.code, res.stderr)
 	})
 }
+
+func TestCLIScaleWithAutoRegistration(t *testing.T) {
+	sb := newTestSandbox(t)
+	src := sb.autoCVM.VMUUID
+	res := runBin(t, envFor(sb, map[string]string{envPrivateKey: keyHex(sb.owner), envRPCURL: sb.chain.URL()}),
+		src, "--count", "3", "--node-id", "node-b", "--json")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	doc := oneJSON(t, res.stdout)
+	assert.Equal(t, float64(3), doc["created"])
+	reps := sb.srv.Replicas()
+	require.Len(t, reps, 3)
+	// One registration for all of them: the first replica is committed
+	// after it, the others are created at once since the contract allows
+	// them (concurrent prepares would supersede each other's tokens).
+	assert.True(t, reps[0].Committed)
+	assert.False(t, reps[1].Committed)
+	assert.False(t, reps[2].Committed)
+	txs := map[string]bool{}
+	for _, r := range sb.srv.Requests() {
+		if r.Method == "POST" && r.Path == commitPath(src) {
+			var body map[string]any
+			require.NoError(t, json.Unmarshal(r.Body, &body))
+			txs[body["transaction_hash"].(string)] = true
+		}
+	}
+	delete(txs, "already-registered")
+	assert.Len(t, txs, 1, "the contract was written once")
+	assert.True(t, appStatus(t, sb, sb.autoApp.ID, sb.autoCVM.ComposeHash).IsAllowed)
+}

@@ -585,18 +585,26 @@ func (c *command) scale(ctx context.Context) error {
 	}
 	n := c.o.count
 	c.progressf("Creating %d replicas of %s…\n", n, c.o.source)
-	results, err := c.client.Scale(ctx, c.o.source, n, req, &phala.ScaleOptions{
-		OnResult: func(i int, res phala.ScaleResult) {
-			switch {
-			case res.VM != nil:
-				c.progressf("  [%d/%d] created %s (%s)\n", i+1, n, res.VM.VMUUID, res.VM.Status)
-			case errors.Is(res.Err, phala.ErrNotAttempted):
-				c.progressf("  [%d/%d] not attempted\n", i+1, n)
-			default:
-				c.progressf("  [%d/%d] failed: %s\n", i+1, n, c.red.clean(res.Err.Error()))
-			}
-		},
-	})
+	opts := &phala.ScaleOptions{}
+	if req.Registrar != nil {
+		// With on-chain registration, one replica at a time: each 465
+		// answer issues a commit token that supersedes the previous one
+		// for the same source, so concurrent prepares would invalidate
+		// each other's tokens (ERR-01-006). After the first registration
+		// the others need no transaction.
+		opts.Concurrency = 1
+	}
+	opts.OnResult = func(i int, res phala.ScaleResult) {
+		switch {
+		case res.VM != nil:
+			c.progressf("  [%d/%d] created %s (%s)\n", i+1, n, res.VM.VMUUID, res.VM.Status)
+		case errors.Is(res.Err, phala.ErrNotAttempted):
+			c.progressf("  [%d/%d] not attempted\n", i+1, n)
+		default:
+			c.progressf("  [%d/%d] failed: %s\n", i+1, n, c.red.clean(res.Err.Error()))
+		}
+	}
+	results, err := c.client.Scale(ctx, c.o.source, n, req, opts)
 	if results == nil {
 		if err == nil {
 			err = errors.New("scale returned no result")
