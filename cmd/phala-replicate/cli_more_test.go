@@ -234,3 +234,24 @@ func TestCLIPreparedFileSourceMismatch(t *testing.T) {
 	assert.Equal(t, exitAPI, res.code, "accepted, then refused by the API: nothing was approved on chain")
 	assert.Contains(t, res.stderr, "ERR-01-008")
 }
+
+// With PHALA_CLOUD_API_KEY set, "demo" is a real replication of the CVM the
+// user names (here the emulator stands in for Phala Cloud through
+// PHALA_CLOUD_API_PREFIX), waited for until it runs; without a source it is
+// a usage error that sends nothing, never a guess at one of the user's CVMs.
+func TestCLIDemoWithAPIKeyReplicatesTheNamedCVM(t *testing.T) {
+	sb := newBootingSandbox(t)
+	src := sb.cloudCVM.VMUUID
+
+	res := runBin(t, envFor(sb, nil), "demo")
+	assert.Equal(t, exitUsage, res.code)
+	assert.Contains(t, res.stderr, "name the source")
+	assert.Empty(t, calls(sb.srv), "nothing is sent without a source")
+
+	res = runBin(t, envFor(sb, nil), "demo", src, "--node-id", "node-b")
+	require.Equal(t, exitOK, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	assert.Contains(t, res.stdout, "Status:         running\n", "demo waits for the replica")
+	assert.NotContains(t, res.stdout, "emulated Phala Cloud API", "not the emulator demo")
+	assert.Contains(t, calls(sb.srv), "POST "+replicasPath(src))
+	assert.Len(t, sb.srv.Replicas(), 1, "exactly one replica")
+}

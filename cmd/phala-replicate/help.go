@@ -8,6 +8,7 @@ Usage:
   phala-replicate <cvm-id> --prepare-only [flags]  prepare only; print the commit token
   phala-replicate [<cvm-id>] --commit [flags]      commit a prepared replica
   phala-replicate demo                             run every workflow against an emulator
+  phala-replicate demo <cvm-id> [flags]            with PHALA_CLOUD_API_KEY set: replicate on Phala Cloud and wait
   phala-replicate version
 
 <cvm-id> is the source CVM: its UUID (dashes optional), its app ID (app_<hex>,

@@ -14,7 +14,8 @@
 // Run "phala-replicate --help" for every flag, the environment variables
 // and the exit codes. "phala-replicate demo" runs every workflow against an
 // in-process emulator of Phala Cloud and a simulated chain: no account is
-// needed.
+// needed. With PHALA_CLOUD_API_KEY set, "phala-replicate demo <cvm-id>"
+// replicates that CVM on Phala Cloud instead and waits until it runs.
 package main
 
 import (
@@ -23,6 +24,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,8 +48,11 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if len(args) > 0 {
 		switch args[0] {
 		case "demo":
+			if getenv(envAPIKey) != "" {
+				return runCloudDemo(ctx, args[1:], stdout, stderr, getenv, s)
+			}
 			if len(args) > 1 {
-				writeError(stderr, false, "", usagef("demo takes no arguments"), redactor{})
+				writeError(stderr, false, "", usagef("demo takes no arguments when %s is unset (it runs against the embedded emulator)", envAPIKey), redactor{})
 				return exitUsage
 			}
 			if err := runDemo(ctx, stdout, stderr); err != nil {
@@ -94,4 +100,20 @@ func wantsJSON(args []string) bool {
 		}
 	}
 	return false
+}
+
+// runCloudDemo is the demo when an API key is set: one real replication of
+// the CVM the user names, waited for until it runs. It is the same as
+// "phala-replicate <cvm-id> --wait [flags]"; without a source it explains
+// what to do instead of guessing one of the user's CVMs.
+func runCloudDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, s settings) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		writeError(stderr, wantsJSON(args), "", usagef("%s is set, so demo replicates on Phala Cloud: name the source, e.g. 'phala-replicate demo <cvm-id> [--node-id ID]' (unset %s to run the demo against the embedded emulator)", envAPIKey, envAPIKey), redactor{})
+		return exitUsage
+	}
+	rest := append([]string(nil), args...)
+	if !slices.Contains(rest, "--wait") && !slices.Contains(rest, "--prepare-only") {
+		rest = append(rest, "--wait")
+	}
+	return runWith(ctx, rest, stdout, stderr, getenv, s)
 }
