@@ -220,3 +220,36 @@ func TestEmulatorEncryptEnvVerification(t *testing.T) {
 func pubHex(k *ecdsa.PrivateKey) string {
 	return "0x" + hex.EncodeToString(crypto.CompressPubkey(&k.PublicKey))
 }
+
+// Scale with a Registrar on an Onchain KMS app: concurrent prepares would each
+// get a commit token, and the service keeps only the newest per source, so all
+// but one commit would fail. The first replica registers the device and the
+// compose hash once; the others then find them allowed and are created by
+// their POST alone.
+func TestEmulatorScaleOnchainRegistersOnce(t *testing.T) {
+	t.Parallel()
+	w := newOnchainWorld(t)
+	c, err := w.srv.Client()
+	require.NoError(t, err)
+
+	results, err := c.Scale(context.Background(), w.src.VMUUID, 4, phala.ReplicateRequest{
+		Node:      "tdx-1",
+		Registrar: w.registrar(t),
+	}, &phala.ScaleOptions{Concurrency: 4})
+	require.NoError(t, err)
+	require.Len(t, results, 4)
+	seen := map[string]bool{}
+	for _, res := range results {
+		require.NoError(t, res.Err)
+		seen[res.VM.VMUUID] = true
+	}
+	assert.Len(t, seen, 4, "four distinct replicas")
+	assert.Len(t, w.srv.Replicas(), 4, "no duplicate, none lost")
+	commits := 0
+	for _, line := range requestLines(w.srv) {
+		if strings.HasSuffix(line, "/commit-replica") {
+			commits++
+		}
+	}
+	assert.Equal(t, 1, commits, "one prepare/commit cycle, then direct creation")
+}

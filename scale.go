@@ -71,6 +71,9 @@ type ScaleOptions struct {
 // source, the node and the encrypted env are resolved once, then each replica is
 // one Replicate workflow (POST, and with req.Registrar the on-chain registration
 // and commit; Registrar calls are serialised because they share a signer's nonces).
+// With a Registrar the first replica runs alone, so the on-chain registration and
+// its commit token are not raced by the other prepares; with a Registrar and no
+// fixed node, replicas are created one at a time.
 //
 // At most Concurrency replicas are in flight. At the first failure, or when ctx
 // ends, Scale stops launching: attempts in flight finish, the others report a
@@ -134,6 +137,18 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 		return ctx.Err()
 	}
 
+	// With a Registrar the first replica runs alone. Every concurrent prepare
+	// would get its own commit token and the service keeps only the newest per
+	// source, so all commits but one would fail with ERR-01-006. The first
+	// replica registers whatever the app lacks, once; on a fixed node the
+	// others then find the device and compose hash allowed and are created by
+	// their POST alone. Without a fixed node each replica may land on a node
+	// whose device needs registering, so they all run one at a time.
+	firstAlone := req.Registrar != nil
+	if req.Registrar != nil && r.nodeID == nil {
+		conc = 1
+	}
+
 	sem := make(chan struct{}, conc)
 	for i := 0; i < n; i++ {
 		acquired := false
@@ -158,6 +173,9 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 			vm, err := r.replicate(ctx)
 			report(i, ScaleResult{VM: vm, Err: err})
 		}(i)
+		if i == 0 && firstAlone {
+			wg.Wait()
+		}
 	}
 	wg.Wait()
 
