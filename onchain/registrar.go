@@ -432,6 +432,11 @@ func (r *Registrar) poll(ctx context.Context, plan []*write, receipts []*types.R
 			continue
 		}
 		rc, err := r.backend.TransactionReceipt(ctx, w.tx.Hash())
+		if err == nil && !minedReceipt(rc) {
+			// Some nodes answer for a pending transaction with a receipt
+			// that names no block: not mined yet.
+			err = ethereum.NotFound
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return false, fmt.Errorf("onchain: waiting for %s: %w", w.tx.Hash(), ctx.Err())
@@ -470,12 +475,18 @@ func (r *Registrar) poll(ctx context.Context, plan []*write, receipts []*types.R
 	stable := true
 	for i, w := range plan {
 		rc, err := r.backend.TransactionReceipt(ctx, w.tx.Hash())
-		if err != nil || rc.BlockHash != receipts[i].BlockHash {
+		if err != nil || !minedReceipt(rc) || rc.BlockHash != receipts[i].BlockHash {
 			receipts[i] = nil
 			stable = false
 		}
 	}
 	return stable, nil
+}
+
+// minedReceipt reports whether rc names the block that includes its
+// transaction.
+func minedReceipt(rc *types.Receipt) bool {
+	return rc != nil && rc.BlockNumber != nil && rc.BlockNumber.Sign() > 0 && rc.BlockHash != (common.Hash{})
 }
 
 // checkReverts turns failed receipts into *RevertError, replaying each call

@@ -8,9 +8,11 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -457,4 +459,102 @@ func TestErrorMessages(t *testing.T) {
 	assert.Equal(t, "12.5", formatEther(new(big.Int).Mul(big.NewInt(125), big.NewInt(1e17))))
 	assert.Equal(t, "0", formatEther(big.NewInt(0)))
 	assert.True(t, errors.Is(DecodeRevert(nil), ErrReverted))
+}
+
+// pendingReceipts is the simulated chain's client answering the first n
+// receipt queries the way some nodes do while a transaction is pending: a
+// receipt that names no block, or no receipt and no error.
+type pendingReceipts struct {
+	Backend
+	mu     sync.Mutex
+	left   int
+	asNil  bool
+	served int
+}
+
+func (b *pendingReceipts) TransactionReceipt(ctx context.Context, h common.Hash) (*types.Receipt, error) {
+	b.mu.Lock()
+	fake := b.left > 0
+	if fake {
+		b.left--
+		b.served++
+	}
+	b.mu.Unlock()
+	switch {
+	case fake && b.asNil:
+		return nil, nil
+	case fake:
+		return &types.Receipt{TxHash: h, Status: types.ReceiptStatusSuccessful}, nil
+	}
+	return b.Backend.TransactionReceipt(ctx, h)
+}
+
+func TestEnsureRegisteredReceiptWithoutBlock(t *testing.T) {
+	for name, asNil := range map[string]bool{"receipt without a block": false, "nil receipt without error": true} {
+		t.Run(name, func(t *testing.T) {
+			chain := newChain(t, onchaintest.WithAutoCommit(5*time.Millisecond))
+			ctx := testCtx(t)
+			app := deployApp(t, chain, onchaintest.AppConfig{})
+			backend := &pendingReceipts{Backend: chain.Client, left: 4, asNil: asNil}
+			var ev events
+			r, err := NewRegistrar(backend, chain.Transactor(0), WithPollInterval(5*time.Millisecond), WithReceiptTimeout(20*time.Second), WithProgress(ev.add))
+			require.NoError(t, err)
+
+			reg, err := r.EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+			require.NoError(t, err, "a block-less receipt means pending, not a crash or a failure")
+			assert.Equal(t, 4, backend.served)
+			rc, err := chain.Client.TransactionReceipt(ctx, reg.ComposeHashTx)
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, reg.Block, rc.BlockNumber.Uint64())
+			for _, e := range ev.list {
+				if e.Kind != EventSubmitted {
+					assert.NotZero(t, e.Block, "%s %s names its block", e.Kind, e.Method)
+				}
+			}
+		})
+	}
+}
+
+// laggingView is the simulated chain's client serving contract reads at a
+// block one behind the one asked for, once lag is set: a node whose state
+// trails its receipts.
+type laggingView struct {
+	Backend
+	lag atomic.Bool
+}
+
+func (b *laggingView) CallContract(ctx context.Context, msg ethereum.CallMsg, block *big.Int) ([]byte, error) {
+	if b.lag.Load() && block != nil && block.Sign() > 0 {
+		block = new(big.Int).Sub(block, big.NewInt(1))
+	}
+	return b.Backend.CallContract(ctx, msg, block)
+}
+
+func TestEnsureRegisteredRereadsStateAtReceiptBlock(t *testing.T) {
+	chain := newChain(t) // manual mining: both writes land in one block
+	ctx := testCtx(t)
+	app := deployApp(t, chain, onchaintest.AppConfig{})
+	backend := &laggingView{Backend: chain.Client}
+	progress := func(e Event) {
+		if e.Kind == EventSubmitted {
+			backend.lag.Store(true)
+		}
+	}
+	commitWhenPending(t, chain, 2)
+	r, err := NewRegistrar(backend, chain.Transactor(0), WithPollInterval(5*time.Millisecond), WithReceiptTimeout(20*time.Second), WithProgress(progress))
+	require.NoError(t, err)
+
+	reg, err := r.EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+	var snc *StateNotConfirmedError
+	require.ErrorAs(t, err, &snc, "success is not reported while the contract reads as unregistered")
+	require.NotNil(t, reg)
+	assert.NotEqual(t, common.Hash{}, reg.DeviceTx)
+	assert.NotEqual(t, common.Hash{}, reg.ComposeHashTx)
+	assert.Equal(t, reg.Block, snc.Status.Block, "read at the receipts' block")
+	assert.False(t, snc.Status.IsAllowed)
+
+	// The chain itself does show the registration at that block.
+	st, err := Status(ctx, chain.Client, app, regDevice, regCompose, AtBlock(reg.Block))
+	require.NoError(t, err)
+	assert.True(t, st.IsAllowed)
 }
