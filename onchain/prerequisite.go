@@ -95,7 +95,7 @@ func (e *ErrOnchainPrerequisite) Error() string {
 	var b strings.Builder
 	b.WriteString("onchain: registration required on the DstackApp contract")
 	if e.AppID != "" {
-		fmt.Fprintf(&b, " %s", with0x(e.AppID))
+		fmt.Fprintf(&b, " %s", displayHex(e.AppID))
 	}
 	b.WriteString(": ")
 	composeMissing, deviceMissing := e.missing()
@@ -140,7 +140,55 @@ func orUnknown(s string) string {
 	if s == "" {
 		return "(not given)"
 	}
+	return displayHex(s)
+}
+
+// displayHex shows a server-sent identifier in a one-line message: with 0x
+// when it is plain text of a sane length, quoted and shortened otherwise, so
+// a malformed payload cannot break or forge lines of a log.
+func displayHex(s string) string {
+	if len(s) > 80 {
+		return quoteShort(s)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return quoteShort(s)
+		}
+	}
 	return with0x(s)
+}
+
+// GoString spells out the payload for the %#v verb, except the commit token
+// (which lets anyone holding it commit the replica) and the cause (whose
+// body holds the token too), so neither reaches a debug print.
+func (e *ErrOnchainPrerequisite) GoString() string {
+	if e == nil {
+		return "(*onchain.ErrOnchainPrerequisite)(nil)"
+	}
+	token := ""
+	if e.CommitToken != "" {
+		token = "[REDACTED]"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "&onchain.ErrOnchainPrerequisite{CommitToken:%q, ComposeHash:%q, AppID:%q, DeviceID:%q, CommitURL:%q, APICommitURL:%q",
+		token, e.ComposeHash, e.AppID, e.DeviceID, e.CommitURL, e.APICommitURL)
+	if e.OnchainStatus != nil {
+		fmt.Fprintf(&b, ", OnchainStatus:&%#v", *e.OnchainStatus)
+	} else {
+		b.WriteString(", OnchainStatus:nil")
+	}
+	if e.KMSInfo != nil {
+		k := *e.KMSInfo
+		fmt.Fprintf(&b, ", KMSInfo:&onchain.KMSInfo{ChainID:%d, DstackKMSAddress:%q, DstackAppAddress:%q, RPCEndpoint:%q}",
+			k.ChainID, k.DstackKMSAddress, k.DstackAppAddress, redactURL(k.RPCEndpoint))
+	} else {
+		b.WriteString(", KMSInfo:nil")
+	}
+	if e.Cause != nil {
+		fmt.Fprintf(&b, ", Cause:%T", e.Cause)
+	}
+	b.WriteString("}")
+	return b.String()
 }
 
 // ComposeHashBytes returns the compose hash as 32 bytes ([*HexError] if it is

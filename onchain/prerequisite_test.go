@@ -305,3 +305,35 @@ func FuzzPrerequisiteFromDetails(f *testing.F) {
 		}
 	})
 }
+
+func TestErrOnchainPrerequisiteErrorIsOneLine(t *testing.T) {
+	forged := "ab\nonchain: registered, all good"
+	long := strings.Repeat("f", 500)
+	p := ErrOnchainPrerequisite{AppID: testApp, ComposeHash: forged, DeviceID: long, OnchainStatus: &OnchainStatus{}}
+	msg := p.Error()
+	assert.NotContains(t, msg, "\n", "a value sent by the server cannot break the line")
+	assert.Contains(t, msg, `"ab\nonchain: registered, all good"`, "it is quoted instead")
+	assert.Contains(t, msg, "(500 bytes)", "a long value is shortened")
+	assert.Less(t, len(msg), 300)
+}
+
+func TestErrOnchainPrerequisiteGoStringHidesToken(t *testing.T) {
+	cause := errors.New(`api: 465 {"commit_token":"tok_secret_123"}`)
+	p := &ErrOnchainPrerequisite{
+		CommitToken: "tok_secret_123", ComposeHash: testCompose, AppID: testApp, DeviceID: testDevice,
+		OnchainStatus: &OnchainStatus{ComposeHashAllowed: true},
+		KMSInfo:       &KMSInfo{ChainID: 8453, RPCEndpoint: "https://base.example/v2/key_abc"},
+		Cause:         cause,
+	}
+	for _, s := range []string{fmt.Sprintf("%#v", p), fmt.Sprintf("%v", p), fmt.Sprintf("%+v", p), fmt.Sprint(p)} {
+		assert.NotContains(t, s, "tok_secret_123")
+		assert.NotContains(t, s, "key_abc")
+	}
+	gs := fmt.Sprintf("%#v", p)
+	assert.Contains(t, gs, `CommitToken:"[REDACTED]"`)
+	assert.Contains(t, gs, testCompose)
+	assert.Contains(t, gs, "ComposeHashAllowed:true")
+	assert.Contains(t, gs, "ChainID:8453")
+	assert.Equal(t, "(*onchain.ErrOnchainPrerequisite)(nil)", fmt.Sprintf("%#v", (*ErrOnchainPrerequisite)(nil)))
+	assert.Contains(t, fmt.Sprintf("%#v", &ErrOnchainPrerequisite{}), `CommitToken:""`)
+}
