@@ -1,0 +1,98 @@
+package phala
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPickInstance covers the choice among an app's instances after ERR-03-010 when
+// no single compose hash is requested or several instances share it: live instances
+// only, hashes compared with and without 0x, a running one preferred, never a guess
+// between different compose hashes.
+func TestPickInstance(t *testing.T) {
+	t.Parallel()
+	const (
+		u1 = "00000000-0000-4000-8000-000000000001"
+		u2 = "00000000-0000-4000-8000-000000000002"
+		u3 = "00000000-0000-4000-8000-000000000003"
+	)
+	cause := errors.New("ERR-03-010 from the server")
+	cvm := func(uuid, status, hash string) *CVM { return &CVM{VMUUID: uuid, Status: status, ComposeHash: hash} }
+	tests := []struct {
+		name        string
+		list        []*CVM
+		composeHash string
+		wantUUID    string
+		wantErr     error
+		wantHashes  []string
+	}{
+		{"one live hash, running preferred", []*CVM{cvm(u1, "starting", hashA), cvm(u2, "running", "0x"+hashA)}, "", u2, nil, nil},
+		{"stopped instance with another hash is ignored", []*CVM{cvm(u1, "stopped", hashB), cvm(u2, "starting", hashA)}, "", u2, nil, nil},
+		{"no running one: first listed", []*CVM{cvm(u1, "starting", hashA), cvm(u2, "starting", hashA)}, "", u1, nil, nil},
+		{"only stopped instances still count", []*CVM{cvm(u1, "stopped", hashA), cvm(u2, "exited", hashA)}, "", u1, nil, nil},
+		{"instances without a vm_uuid are skipped", []*CVM{nil, cvm("", "running", hashB), cvm("not-a-uuid", "running", hashB), cvm(u3, "starting", hashA)}, "", u3, nil, nil},
+		{"requested hash with 0x matches a bare one", []*CVM{cvm(u1, "running", hashB), cvm(u2, "starting", hashA), cvm(u3, "running", strings.ToUpper(hashA))}, "0x" + hashA, u3, nil, nil},
+		{"two live hashes without a request", []*CVM{cvm(u1, "running", hashA), cvm(u2, "running", hashB), cvm(u3, "running", "0x"+hashA)}, "", "", ErrMultipleLiveComposeHashes, []string{hashA, hashB}},
+		{"no usable instance returns the server's error", []*CVM{cvm("", "running", hashA)}, "", "", cause, nil},
+		{"empty list returns the server's error", nil, "", "", cause, nil},
+		{"requested hash absent", []*CVM{cvm(u1, "running", hashA)}, hashB, "", ErrComposeHashNotFound, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := pickInstance("app_"+appHexID, tt.list, tt.composeHash, cause)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				assert.Nil(t, got)
+				if tt.wantHashes != nil {
+					var multi *MultipleComposeHashesError
+					require.ErrorAs(t, err, &multi)
+					assert.Equal(t, tt.wantHashes, multi.ComposeHashes)
+					assert.ErrorIs(t, err, cause, "the server's error stays reachable")
+				}
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantUUID, got.VMUUID)
+		})
+	}
+}
+
+// TestReplicateMultiInstanceOneComposeHash: an app id naming several instances that
+// all run one compose hash is replicated from one of them (the running one) without
+// the caller naming the hash, and the POST carries no compose_hash the caller did
+// not ask for.
+func TestReplicateMultiInstanceOneComposeHash(t *testing.T) {
+	t.Parallel()
+	c, mux, rec := setupRec(t)
+	rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
+		apiError(w, http.StatusConflict, "ERR-03-010", "Identifier matches multiple CVMs")
+	})
+	rec.handle(mux, "GET /apps/{app}/cvms", func(w http.ResponseWriter, r *http.Request, _ string) {
+		writeJSON(w, http.StatusOK, mustJSONString([]any{
+			cvmObject(srcUUID, appHexID, hashA, func(o map[string]any) { o["status"] = "starting" }),
+			cvmObject(srcUUID2, appHexID, "0x"+hashA),
+			cvmObject(newUUID, appHexID, hashB, func(o map[string]any) { o["status"] = "stopped" }),
+		}))
+	})
+	rec.handle(mux, "POST /cvms/{uuid}/replicas", func(w http.ResponseWriter, r *http.Request, _ string) {
+		writeJSON(w, http.StatusOK, mustJSONString(vmObject(newUUID, appHexID, hashA)))
+	})
+
+	vm, err := c.Replicate(context.Background(), "app_"+appHexID, ReplicateRequest{Node: "7"})
+	require.NoError(t, err)
+	assert.Equal(t, newUUID, vm.VMUUID)
+	calls := rec.all()
+	require.Equal(t, []string{
+		"GET /cvms/app_" + appHexID,
+		"GET /apps/" + appHexID + "/cvms",
+		"POST /cvms/" + srcUUID2 + "/replicas",
+	}, rec.lines())
+	assertCall(t, calls[2], "POST /cvms/"+srcUUID2+"/replicas", "", `{"node_id":7}`)
+}
