@@ -75,8 +75,9 @@ func WithRPCClient(c *rpc.Client) Option {
 	}
 }
 
-// AtBlock makes [Status] read at block n instead of the latest block, which
-// also saves the round trip that fetches the latest header.
+// AtBlock makes [Status] read at block n instead of the latest block. Without
+// [WithRPCClient] this also saves the round trip that fetches the latest
+// header.
 func AtBlock(n uint64) Option {
 	return func(o *options) error {
 		o.block = &n

@@ -50,9 +50,13 @@ func (s *AppStatus) OnchainStatus() OnchainStatus {
 // contracts lack: it then reads as false).
 //
 // The block is the latest one unless [AtBlock] is given. With
-// [WithRPCClient] the four reads go in one JSON-RPC batch, so Status costs
-// two round trips (latest header, batch), or one with AtBlock; without it
-// the reads are sequential calls through reader (five round trips).
+// [WithRPCClient] the four reads go in one JSON-RPC batch: one round trip.
+// For the latest block the batch also reads the latest block before and
+// after the calls; if a block arrived in between, the calls are read again
+// at the newer block (a second round trip), so all values always come from
+// one block. Without WithRPCClient the reads are sequential calls through
+// reader (five round trips: latest header and four calls; four with
+// AtBlock).
 //
 // An address without code, or whose getters revert or return garbage, gives
 // an error matching [ErrNotDstackApp].
@@ -64,16 +68,6 @@ func Status(ctx context.Context, reader StatusReader, app common.Address, device
 	if reader == nil && o.rpcClient == nil {
 		return nil, errors.New("onchain: Status: nil reader")
 	}
-	var block uint64
-	if o.block != nil {
-		block = *o.block
-	} else {
-		block, err = latestBlock(ctx, reader, o.rpcClient)
-		if err != nil {
-			return nil, err
-		}
-	}
-
 	d := NewDstackApp()
 	calls := []statusCall{
 		{name: "allowAnyDevice", data: d.PackAllowAnyDevice()},
@@ -81,10 +75,22 @@ func Status(ctx context.Context, reader StatusReader, app common.Address, device
 		{name: "allowedComposeHashes", data: d.PackAllowedComposeHashes(composeHash)},
 		{name: "requireTcbUpToDate", data: d.PackRequireTcbUpToDate(), optional: true},
 	}
-	if o.rpcClient != nil {
-		err = batchCalls(ctx, o.rpcClient, app, block, calls)
-	} else {
-		err = sequentialCalls(ctx, reader, app, block, calls)
+	var block uint64
+	switch {
+	case o.block != nil:
+		block = *o.block
+		if o.rpcClient != nil {
+			err = batchCalls(ctx, o.rpcClient, app, blockArg(block), calls)
+		} else {
+			err = sequentialCalls(ctx, reader, app, block, calls)
+		}
+	case o.rpcClient != nil:
+		block, err = batchLatest(ctx, o.rpcClient, app, calls)
+	default:
+		block, err = latestBlock(ctx, reader)
+		if err == nil {
+			err = sequentialCalls(ctx, reader, app, block, calls)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -137,19 +143,69 @@ func (c *statusCall) setErr(app common.Address, err error) {
 	c.err = fmt.Errorf("onchain: calling %s at %s: %w", c.name, app, err)
 }
 
-func latestBlock(ctx context.Context, reader StatusReader, rc *rpc.Client) (uint64, error) {
-	if reader == nil {
-		var n hexutil.Uint64
-		if err := rc.CallContext(ctx, &n, "eth_blockNumber"); err != nil {
-			return 0, fmt.Errorf("onchain: reading the latest block number: %w", err)
-		}
-		return uint64(n), nil
-	}
+func latestBlock(ctx context.Context, reader StatusReader) (uint64, error) {
 	h, err := reader.HeaderByNumber(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("onchain: reading the latest block: %w", err)
 	}
+	if h == nil || h.Number == nil {
+		return 0, errors.New("onchain: reading the latest block: the node returned no block number")
+	}
 	return h.Number.Uint64(), nil
+}
+
+// blockRef is the part of an eth_getBlockByNumber answer batchLatest needs.
+type blockRef struct {
+	Number *hexutil.Big `json:"number"`
+	Hash   common.Hash  `json:"hash"`
+}
+
+// batchLatest reads calls at the latest block in one round trip: one batch
+// of the latest block, the calls at "latest", and the latest block again.
+// When both blocks are the same (by hash), every call in between read that
+// block. When a block arrived meanwhile, the calls are read again, in a
+// second batch, at the newer block's number.
+func batchLatest(ctx context.Context, rc *rpc.Client, app common.Address, calls []statusCall) (uint64, error) {
+	var before, after *blockRef
+	elems := []rpc.BatchElem{{Method: "eth_getBlockByNumber", Args: []any{"latest", false}, Result: &before}}
+	outs := make([]hexutil.Bytes, len(calls))
+	for i, c := range calls {
+		elems = append(elems, callElem(app, "latest", c.data, &outs[i]))
+	}
+	elems = append(elems, rpc.BatchElem{Method: "eth_getBlockByNumber", Args: []any{"latest", false}, Result: &after})
+	if err := rc.BatchCallContext(ctx, elems); err != nil {
+		return 0, fmt.Errorf("onchain: batch of %d contract reads at %s: %w", len(calls), app, err)
+	}
+	for _, e := range []rpc.BatchElem{elems[0], elems[len(elems)-1]} {
+		if e.Error != nil {
+			return 0, fmt.Errorf("onchain: reading the latest block: %w", e.Error)
+		}
+	}
+	if before == nil || after == nil || before.Number == nil || after.Number == nil || !after.Number.ToInt().IsUint64() {
+		return 0, errors.New("onchain: reading the latest block: the node returned no block number")
+	}
+	block := after.Number.ToInt().Uint64()
+	if before.Hash != after.Hash {
+		return block, batchCalls(ctx, rc, app, blockArg(block), calls)
+	}
+	for i := range calls {
+		if e := elems[i+1]; e.Error != nil {
+			calls[i].setErr(app, e.Error)
+			continue
+		}
+		calls[i].out = outs[i]
+	}
+	return block, nil
+}
+
+func blockArg(n uint64) string { return hexutil.EncodeUint64(n) }
+
+func callElem(app common.Address, block string, data []byte, out *hexutil.Bytes) rpc.BatchElem {
+	return rpc.BatchElem{
+		Method: "eth_call",
+		Args:   []any{map[string]any{"to": app, "input": hexutil.Bytes(data)}, block},
+		Result: out,
+	}
 }
 
 func sequentialCalls(ctx context.Context, reader StatusReader, app common.Address, block uint64, calls []statusCall) error {
@@ -168,16 +224,11 @@ func sequentialCalls(ctx context.Context, reader StatusReader, app common.Addres
 	return nil
 }
 
-func batchCalls(ctx context.Context, rc *rpc.Client, app common.Address, block uint64, calls []statusCall) error {
-	blockArg := hexutil.EncodeUint64(block)
+func batchCalls(ctx context.Context, rc *rpc.Client, app common.Address, block string, calls []statusCall) error {
 	elems := make([]rpc.BatchElem, len(calls))
 	outs := make([]hexutil.Bytes, len(calls))
 	for i, c := range calls {
-		elems[i] = rpc.BatchElem{
-			Method: "eth_call",
-			Args:   []any{map[string]any{"to": app, "input": hexutil.Bytes(c.data)}, blockArg},
-			Result: &outs[i],
-		}
+		elems[i] = callElem(app, block, c.data, &outs[i])
 	}
 	if err := rc.BatchCallContext(ctx, elems); err != nil {
 		return fmt.Errorf("onchain: batch of %d contract reads at %s: %w", len(elems), app, err)

@@ -1,7 +1,10 @@
 package onchain
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -164,7 +167,7 @@ func TestStatusRoundTrips(t *testing.T) {
 	}{
 		{"sequential", nil, 5},                                             // header + 4 eth_call
 		{"sequential at a block", []Option{AtBlock(1)}, 4},                 // 4 eth_call
-		{"batched", []Option{WithRPCClient(rc)}, 2},                        // header + 1 batch
+		{"batched", []Option{WithRPCClient(rc)}, 1},                        // 1 batch: block, calls, block
 		{"batched at a block", []Option{WithRPCClient(rc), AtBlock(1)}, 1}, // 1 batch
 	}
 	for _, tt := range tests {
@@ -202,4 +205,98 @@ func BenchmarkStatus(b *testing.B) {
 			b.ReportMetric(float64(ct.n.Load())/float64(b.N), "roundtrips/op")
 		})
 	}
+}
+
+// blockMidBatch is an HTTP transport that, once, sends a JSON-RPC batch in
+// two parts and mines a block on the chain between them: the last element
+// sees a block the others did not, as when a block arrives while a node
+// works through a batch.
+type blockMidBatch struct {
+	chain *onchaintest.Chain
+	base  http.RoundTripper
+	done  atomic.Bool
+	n     atomic.Int64 // requests from the client
+}
+
+func (b *blockMidBatch) RoundTrip(r *http.Request) (*http.Response, error) {
+	b.n.Add(1)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	var batch []json.RawMessage
+	if json.Unmarshal(body, &batch) != nil || len(batch) < 3 || b.done.Swap(true) {
+		return b.base.RoundTrip(withBody(r, body))
+	}
+	first, err := b.send(r, batch[:len(batch)-1])
+	if err != nil {
+		return nil, err
+	}
+	b.chain.Commit()
+	last, err := b.send(r, batch[len(batch)-1:])
+	if err != nil {
+		return nil, err
+	}
+	merged, err := json.Marshal(append(first, last...))
+	if err != nil {
+		return nil, err
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(merged)), ContentLength: int64(len(merged)), Request: r}, nil
+}
+
+func (b *blockMidBatch) send(r *http.Request, part []json.RawMessage) ([]json.RawMessage, error) {
+	body, err := json.Marshal(part)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := b.base.RoundTrip(withBody(r, body))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out []json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func withBody(r *http.Request, body []byte) *http.Request {
+	c := r.Clone(r.Context())
+	c.Body = io.NopCloser(bytes.NewReader(body))
+	c.ContentLength = int64(len(body))
+	return c
+}
+
+func TestStatusBatchedBlockArrivesMidBatch(t *testing.T) {
+	chain := newChain(t, onchaintest.WithHTTP())
+	ctx := testCtx(t)
+	app := deployApp(t, chain, onchaintest.AppConfig{})
+	compose := common.HexToHash("0xc4")
+	// Pending until the block mined inside the batch.
+	_, err := chain.Transact(ctx, chain.Transactor(0), app, NewDstackApp().PackAddComposeHash(compose))
+	require.NoError(t, err)
+
+	tr := &blockMidBatch{chain: chain, base: http.DefaultTransport}
+	rc, err := rpc.DialOptions(ctx, chain.URL(), rpc.WithHTTPClient(&http.Client{Transport: tr}))
+	require.NoError(t, err)
+	t.Cleanup(rc.Close)
+	head, err := chain.Client.BlockNumber(ctx)
+	require.NoError(t, err)
+
+	st, err := Status(ctx, nil, app, common.Hash{}, compose, WithRPCClient(rc))
+	require.NoError(t, err)
+	assert.True(t, tr.done.Load(), "the batch was split")
+	assert.Equal(t, head+1, st.Block, "the newer block")
+	assert.True(t, st.ComposeHashAllowed, "values read again at the newer block, not the stale ones")
+	assert.Equal(t, int64(2), tr.n.Load(), "one extra round trip")
+
+	// Without a new block, one round trip.
+	tr.n.Store(0)
+	st, err = Status(ctx, nil, app, common.Hash{}, compose, WithRPCClient(rc))
+	require.NoError(t, err)
+	assert.Equal(t, head+1, st.Block)
+	assert.True(t, st.ComposeHashAllowed)
+	assert.Equal(t, int64(1), tr.n.Load())
 }
