@@ -1,0 +1,410 @@
+// Command bench measures the SDK against the phalatest emulator and a simulated
+// chain, and the official Node CLI (phala@1.1.18) against the same emulator,
+// and prints the markdown tables of docs/benchmarks.md.
+//
+//	go run ./bench -cli /tmp/phalacli/node_modules/.bin/phala -runs 5
+//
+// Without -cli (or when the CLI cannot be run) the CLI columns say why.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
+	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/envcrypt"
+	"github.com/phalaforge/phala-go/onchain"
+	"github.com/phalaforge/phala-go/onchain/onchaintest"
+	"github.com/phalaforge/phala-go/phalatest"
+)
+
+func main() {
+	cli := flag.String("cli", "", "path of the official CLI's phala binary (npm i phala@1.1.18)")
+	runs := flag.Int("runs", 5, "runs per wall-time cell (median reported)")
+	latency := flag.Duration("latency", 50*time.Millisecond, "injected latency per request")
+	flag.Parse()
+	if err := run(os.Stdout, *cli, *runs, *latency); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// scenario is one workflow run once on a fresh world.
+type scenario struct {
+	name    string
+	onchain bool
+	missing string // on-chain: "nothing", "device", "hash", "both"
+	minHTTP int    // protocol minimum of HTTP requests
+	ours    func(ctx context.Context, w *world) error
+	cliArgs func(w *world) []string // nil: the CLI cannot run it
+	cliWhy  string                  // why cliArgs is nil
+}
+
+func run(out io.Writer, cliPath string, runs int, latency time.Duration) error {
+	ctx := context.Background()
+	secret := []envcrypt.EnvVar{{Key: "API_KEY", Value: "bench-secret"}}
+	byID := func(ctx context.Context, w *world, env []envcrypt.EnvVar) error {
+		_, err := w.client.Replicate(ctx, w.src.VMUUID, phala.ReplicateRequest{Node: strconv.Itoa(w.node.ID), Env: env, Registrar: w.registrar})
+		return err
+	}
+	noChainCLI := "the CLI supports only chains 1, 8453 and 31337 (spec §12.4); the simulated chain is 1337"
+	scenarios := []scenario{
+		{name: "simple, by vm_uuid", minHTTP: 1,
+			ours:    func(ctx context.Context, w *world) error { return byID(ctx, w, nil) },
+			cliArgs: func(w *world) []string { return []string{w.src.VMUUID, "--node-id", strconv.Itoa(w.node.ID)} }},
+		{name: "simple, by name", minHTTP: 2,
+			ours: func(ctx context.Context, w *world) error {
+				_, err := w.client.Replicate(ctx, w.src.Name, phala.ReplicateRequest{Node: strconv.Itoa(w.node.ID)})
+				return err
+			},
+			cliArgs: func(w *world) []string { return []string{w.src.Name, "--node-id", strconv.Itoa(w.node.ID)} }},
+		{name: "simple, with env (Cloud KMS)", minHTTP: 2,
+			ours: func(ctx context.Context, w *world) error { return byID(ctx, w, secret) },
+			cliArgs: func(w *world) []string {
+				return []string{w.src.VMUUID, "--node-id", strconv.Itoa(w.node.ID), "-e", w.envPath}
+			}},
+		{name: "auto-registered, nothing missing", onchain: true, missing: "both-registered", minHTTP: 1,
+			ours: func(ctx context.Context, w *world) error { return byID(ctx, w, nil) }, cliWhy: noChainCLI},
+		{name: "auto-registered, device missing", onchain: true, missing: "device", minHTTP: 2,
+			ours: func(ctx context.Context, w *world) error { return byID(ctx, w, nil) }, cliWhy: noChainCLI},
+		{name: "auto-registered, hash missing", onchain: true, missing: "hash", minHTTP: 2,
+			ours: func(ctx context.Context, w *world) error { return byID(ctx, w, nil) }, cliWhy: noChainCLI},
+		{name: "auto-registered, both missing", onchain: true, missing: "both", minHTTP: 2,
+			ours: func(ctx context.Context, w *world) error { return byID(ctx, w, nil) }, cliWhy: noChainCLI},
+		{name: "prepare only (on-chain)", onchain: true, missing: "both", minHTTP: 1,
+			ours: func(ctx context.Context, w *world) error {
+				_, err := w.client.PrepareReplica(ctx, w.src.VMUUID, phala.ReplicateRequest{Node: strconv.Itoa(w.node.ID)})
+				return err
+			},
+			cliArgs: func(w *world) []string {
+				return []string{w.src.VMUUID, "--node-id", strconv.Itoa(w.node.ID), "--prepare-only"}
+			}},
+	}
+
+	var cliErr string
+	if cliPath == "" {
+		cliErr = "not run: no -cli path given"
+	} else if _, err := os.Stat(cliPath); err != nil {
+		cliErr = "not run: " + err.Error()
+	}
+
+	fmt.Fprintf(out, "## Round trips and wall time per workflow\n\n")
+	fmt.Fprintf(out, "Median of %d runs; latency is added by the emulator to every HTTP request (JSON-RPC calls are not delayed).\n\n", runs)
+	fmt.Fprintf(out, "| workflow | protocol min HTTP | ours HTTP | ours JSON-RPC | ours tx / confirmation waits | CLI HTTP | ours 0 ms | CLI 0 ms | ours %s | CLI %s | CLI/ours at %s |\n", latency, latency, latency)
+	fmt.Fprintf(out, "|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, sc := range scenarios {
+		var ours, cli [2][]time.Duration
+		var oursHTTP, oursRPC, cliHTTP int
+		var txs, waits int
+		cliNote := cliErr
+		if cliNote == "" && sc.cliArgs == nil {
+			cliNote = "n/a: " + sc.cliWhy
+		}
+		for li, lat := range []time.Duration{0, latency} {
+			for i := 0; i < runs; i++ {
+				w, err := newWorld(ctx, sc)
+				if err != nil {
+					return fmt.Errorf("%s: %w", sc.name, err)
+				}
+				w.srv.SetLatency(lat)
+				start := time.Now()
+				err = sc.ours(ctx, w)
+				el := time.Since(start)
+				if err != nil {
+					w.close()
+					return fmt.Errorf("%s (ours): %w", sc.name, err)
+				}
+				ours[li] = append(ours[li], el)
+				oursHTTP = len(w.srv.Requests())
+				if w.rpc != nil {
+					oursRPC = int(w.rpc.calls.Load())
+					txs, waits = w.rpc.waits()
+				}
+				w.close()
+
+				if cliNote != "" {
+					continue
+				}
+				w, err = newWorld(ctx, sc)
+				if err != nil {
+					return err
+				}
+				w.srv.SetLatency(lat)
+				el, err = runCLI(ctx, cliPath, w, sc.cliArgs(w))
+				if err != nil {
+					cliNote = "failed: " + err.Error()
+					w.close()
+					continue
+				}
+				cli[li] = append(cli[li], el)
+				cliHTTP = len(w.srv.Requests())
+				w.close()
+			}
+		}
+		txCol := "–"
+		if sc.onchain && sc.name != "prepare only (on-chain)" {
+			txCol = fmt.Sprintf("%d / %d", txs, waits)
+		}
+		if cliNote != "" {
+			fmt.Fprintf(out, "| %s | %d | %d | %d | %s | %s | %s | – | %s | – | – |\n", sc.name, sc.minHTTP, oursHTTP, oursRPC, txCol,
+				cliNote, ms(median(ours[0])), ms(median(ours[1])))
+			continue
+		}
+		fmt.Fprintf(out, "| %s | %d | %d | %d | %s | %d | %s | %s | %s | %s | %.1f× |\n", sc.name, sc.minHTTP, oursHTTP, oursRPC, txCol, cliHTTP,
+			ms(median(ours[0])), ms(median(cli[0])), ms(median(ours[1])), ms(median(cli[1])),
+			float64(median(cli[1]))/float64(median(ours[1])))
+	}
+
+	if cliErr == "" {
+		var starts []time.Duration
+		for i := 0; i < runs; i++ {
+			start := time.Now()
+			if err := exec.CommandContext(ctx, cliPath, "--version").Run(); err != nil {
+				return fmt.Errorf("phala --version: %w", err)
+			}
+			starts = append(starts, time.Since(start))
+		}
+		fmt.Fprintf(out, "\nThe CLI's process start alone (`phala --version`, no request): %s median; it is part of every CLI figure above.\n", ms(median(starts)))
+	}
+
+	return scale(ctx, out, latency)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// runCLI runs the official CLI's replicate command against w's emulator.
+func runCLI(ctx context.Context, path string, w *world, args []string) (time.Duration, error) {
+	home, err := os.MkdirTemp("", "phala-cli-home")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(home)
+	cmd := exec.CommandContext(ctx, path, append([]string{"cvms", "replicate", "--json"}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+home, "PHALA_CLOUD_API_PREFIX="+w.srv.URL(), "PHALA_CLOUD_API_KEY="+w.srv.APIKey(),
+		"NO_UPDATE_NOTIFIER=1", "PHALA_DISABLE_TELEMETRY=1")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	start := time.Now()
+	err = cmd.Run()
+	el := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(firstLine(stderr.String())))
+	}
+	return el, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// world is a fresh emulator (and chain) with one source CVM.
+type world struct {
+	srv       *phalatest.Server
+	node      phalatest.Node
+	app       phalatest.App
+	src       phalatest.CVM
+	client    *phala.Client
+	chain     *onchaintest.Chain
+	rpc       *rpcCounter
+	registrar *onchain.Registrar
+	envPath   string
+	closers   []func()
+}
+
+func (w *world) close() {
+	for i := len(w.closers) - 1; i >= 0; i-- {
+		w.closers[i]()
+	}
+}
+
+func newWorld(ctx context.Context, sc scenario) (*world, error) {
+	w := &world{}
+	dir, err := os.MkdirTemp("", "phala-bench")
+	if err != nil {
+		return nil, err
+	}
+	w.closers = append(w.closers, func() { os.RemoveAll(dir) })
+	w.envPath = filepath.Join(dir, ".env")
+	if err := os.WriteFile(w.envPath, []byte("API_KEY=bench-secret\n"), 0o600); err != nil {
+		return nil, err
+	}
+	compose := phalatest.Compose{AllowedEnvs: []string{"API_KEY"}}
+	if !sc.onchain {
+		w.srv = phalatest.NewServer()
+		w.closers = append(w.closers, w.srv.Close)
+		w.node = w.srv.AddNode(phalatest.Node{Name: "tdx-1"})
+		w.app = w.srv.AddApp(phalatest.App{Name: "web", KMS: phalatest.KMSCloud, Compose: compose})
+		w.src = w.srv.AddCVM(phalatest.CVM{AppID: w.app.ID, Name: "web-main"})
+		w.client, err = w.srv.Client()
+		return w, err
+	}
+	w.chain = onchaintest.NewChain(onchaintest.WithAutoCommit(5*time.Millisecond), onchaintest.WithHTTP())
+	w.closers = append(w.closers, func() { _ = w.chain.Close() })
+	root, err := crypto.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	kms, err := w.chain.DeployDstackKms(ctx, w.chain.Transactor(0), onchaintest.KMSInfo{K256Pubkey: crypto.CompressPubkey(&root.PublicKey)})
+	if err != nil {
+		return nil, err
+	}
+	appAddr, err := w.chain.DeployDstackApp(ctx, w.chain.Transactor(0), onchaintest.AppConfig{})
+	if err != nil {
+		return nil, err
+	}
+	w.srv = phalatest.NewServer(phalatest.WithChain(w.chain.Client, onchaintest.ChainID), phalatest.WithKMSRootKey(root))
+	w.closers = append(w.closers, w.srv.Close)
+	w.node = w.srv.AddNode(phalatest.Node{Name: "tdx-1"})
+	w.app = w.srv.AddApp(phalatest.App{ID: appAddr.Hex(), KMS: phalatest.KMSBase, ChainID: onchaintest.ChainID, KMSContract: kms.Hex(), Compose: compose})
+	w.src = w.srv.AddCVM(phalatest.CVM{AppID: w.app.ID, Name: "web-main"})
+
+	// Pre-register what the scenario says is already on chain.
+	var calls [][]byte
+	if sc.missing == "hash" || sc.missing == "both-registered" {
+		calls = append(calls, call("addDevice(bytes32)", w.node.DeviceID))
+	}
+	if sc.missing == "device" || sc.missing == "both-registered" {
+		calls = append(calls, call("addComposeHash(bytes32)", w.app.ComposeHash))
+	}
+	for _, data := range calls {
+		tx, err := w.chain.Transact(ctx, w.chain.Transactor(0), appAddr, data)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.chain.Mine(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+
+	w.rpc, err = newRPCCounter(w.chain.URL())
+	if err != nil {
+		return nil, err
+	}
+	w.closers = append(w.closers, w.rpc.close)
+	rc, err := rpc.DialHTTP(w.rpc.url)
+	if err != nil {
+		return nil, err
+	}
+	w.closers = append(w.closers, rc.Close)
+	w.registrar, err = onchain.NewRegistrar(ethclient.NewClient(rc), w.chain.Transactor(0), onchain.WithRPCClient(rc), onchain.WithPollInterval(5*time.Millisecond))
+	if err != nil {
+		return nil, err
+	}
+	w.client, err = w.srv.Client(phala.WithKMSChainRPC(onchaintest.ChainID, w.rpc.url))
+	return w, err
+}
+
+// call packs a one-bytes32 call of a DstackApp function.
+func call(sig, hexArg string) []byte {
+	return append(crypto.Keccak256([]byte(sig))[:4], common.HexToHash(hexArg).Bytes()...)
+}
+
+// rpcCounter forwards JSON-RPC to the chain, counting calls and recording
+// their methods in order.
+type rpcCounter struct {
+	target  string
+	url     string
+	srv     *http.Server
+	calls   atomic.Int64
+	mu      sync.Mutex
+	methods []string
+}
+
+func newRPCCounter(target string) (*rpcCounter, error) {
+	ln, err := listenLoopback()
+	if err != nil {
+		return nil, err
+	}
+	c := &rpcCounter{target: target, url: "http://" + ln.Addr().String()}
+	c.srv = &http.Server{Handler: http.HandlerFunc(c.serve)}
+	go func() { _ = c.srv.Serve(ln) }()
+	return c, nil
+}
+
+func (c *rpcCounter) close() { _ = c.srv.Close() }
+
+func (c *rpcCounter) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	var msgs []struct {
+		Method string `json:"method"`
+	}
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' {
+		_ = json.Unmarshal(body, &msgs)
+	} else {
+		msgs = msgs[:0]
+		var m struct {
+			Method string `json:"method"`
+		}
+		_ = json.Unmarshal(body, &m)
+		msgs = append(msgs, m)
+	}
+	c.calls.Add(int64(len(msgs)))
+	c.mu.Lock()
+	for _, m := range msgs {
+		c.methods = append(c.methods, m.Method)
+	}
+	c.mu.Unlock()
+	resp, err := http.Post(c.target, "application/json", bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+// waits returns the transactions sent and the confirmation waits: runs of
+// eth_getTransactionReceipt calls, each ended by a new transaction or the end.
+func (c *rpcCounter) waits() (txs, waits int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	inWait := false
+	for _, m := range c.methods {
+		switch m {
+		case "eth_sendRawTransaction":
+			txs++
+			inWait = false
+		case "eth_getTransactionReceipt":
+			if !inWait {
+				waits++
+				inWait = true
+			}
+		}
+	}
+	return txs, waits
+}
