@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,4 +96,35 @@ func TestReplicateMultiInstanceOneComposeHash(t *testing.T) {
 		"POST /cvms/" + srcUUID2 + "/replicas",
 	}, rec.lines())
 	assertCall(t, calls[2], "POST /cvms/"+srcUUID2+"/replicas", "", `{"node_id":7}`)
+}
+
+// TestReplicateByNameRecoversFromMultipleLiveComposeHashes: a unique CVM name names
+// one instance, so an ERR-03-009 answer (nothing created) is resent once with that
+// instance's compose hash, learned from the CVM already read: no second lookup.
+func TestReplicateByNameRecoversFromMultipleLiveComposeHashes(t *testing.T) {
+	t.Parallel()
+	c, mux, rec := setupRec(t)
+	var posts atomic.Int32
+	rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
+		writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, "0x"+strings.ToUpper(hashB))))
+	})
+	rec.handle(mux, "POST /cvms/{uuid}/replicas", func(w http.ResponseWriter, r *http.Request, _ string) {
+		if posts.Add(1) == 1 {
+			apiError(w, http.StatusConflict, "ERR-03-009", "App has multiple live instances, pass compose_hash")
+			return
+		}
+		writeJSON(w, http.StatusCreated, mustJSONString(vmObject(newUUID, appHexID, hashB)))
+	})
+
+	vm, err := c.Replicate(context.Background(), "web-prod", ReplicateRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, newUUID, vm.VMUUID)
+	calls := rec.all()
+	require.Equal(t, []string{
+		"GET /cvms/web-prod",
+		"POST /cvms/" + srcUUID + "/replicas",
+		"POST /cvms/" + srcUUID + "/replicas",
+	}, rec.lines())
+	assertCall(t, calls[1], "POST /cvms/"+srcUUID+"/replicas", "", `{}`)
+	assertCall(t, calls[2], "POST /cvms/"+srcUUID+"/replicas", "", `{"compose_hash":"0x`+strings.ToUpper(hashB)+`"}`) // the instance's own hash, verbatim as the API gave it
 }
