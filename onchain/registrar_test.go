@@ -558,3 +558,46 @@ func TestEnsureRegisteredRereadsStateAtReceiptBlock(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, st.IsAllowed)
 }
+
+// The balance check uses the estimated cost of the missing writes, not a
+// fixed amount such as the CLI's 0.001 ETH: an owner holding less than that
+// but enough for the estimate registers.
+func TestEnsureRegisteredCostIsEstimated(t *testing.T) {
+	ownerKey, err := crypto.GenerateKey()
+	require.NoError(t, err)
+	owner := crypto.PubkeyToAddress(ownerKey.PublicKey)
+	chain := newChain(t, onchaintest.WithAutoCommit(5*time.Millisecond))
+	ctx := testCtx(t)
+	app := deployApp(t, chain, onchaintest.AppConfig{Legacy: true})
+	transact(t, chain, 0, app, NewDstackApp().PackTransferOwnership(owner))
+	r := newRegistrar(t, chain, bind.NewKeyedTransactor(ownerKey, big.NewInt(onchaintest.ChainID)))
+	prereq := prereqFor(t, app, regDevice, regCompose)
+
+	_, err = r.EnsureRegistered(ctx, prereq)
+	var ife *InsufficientFundsError
+	require.ErrorAs(t, err, &ife)
+	assert.Zero(t, ife.Balance.Sign())
+	require.Positive(t, ife.Required.Sign())
+	milliEther := big.NewInt(1e15)
+	assert.Negative(t, ife.Required.Cmp(milliEther), "required %s wei comes from the estimate", ife.Required)
+	t.Logf("addDevice + addComposeHash need up to %s wei", ife.Required)
+
+	// Fund the owner with 1.5 × the estimate (still under 0.001 ETH).
+	funds := new(big.Int).Add(ife.Required, new(big.Int).Div(ife.Required, big.NewInt(2)))
+	require.Negative(t, funds.Cmp(milliEther))
+	pay := chain.Transactor(1)
+	gasPrice, err := chain.Client.SuggestGasPrice(ctx)
+	require.NoError(t, err)
+	tx, err := pay.Signer(pay.From, types.NewTx(&types.LegacyTx{
+		Nonce: nonceOf(t, chain, pay.From), To: &owner, Value: funds, Gas: 21000, GasPrice: new(big.Int).Mul(gasPrice, big.NewInt(2)),
+	}))
+	require.NoError(t, err)
+	require.NoError(t, chain.Client.SendTransaction(ctx, tx))
+	_, err = chain.Mine(ctx, tx)
+	require.NoError(t, err)
+
+	reg, err := r.EnsureRegistered(ctx, prereq)
+	require.NoError(t, err)
+	assert.NotEqual(t, common.Hash{}, reg.DeviceTx)
+	assert.NotEqual(t, common.Hash{}, reg.ComposeHashTx)
+}
