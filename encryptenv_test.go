@@ -3,12 +3,17 @@ package phala
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log"
 	"log/slog"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -295,4 +300,82 @@ func mustChains(t *testing.T, cfgs ...onchain.ChainConfig) *onchain.Chains {
 	c, err := onchain.NewChains(cfgs...)
 	require.NoError(t, err)
 	return c
+}
+
+// EncryptEnv for an app on an on-chain KMS: the env key the API hands out is used
+// only if its signature recovers to a KMS root key the caller trusts, here pinned
+// with WithTrustedKMSRootKeys (WithKMSChainBackend or WithKMSChainRPC read it from
+// the DstackKms contract instead). The stand-in API below plays Phala Cloud and the
+// KMS; it prints each request.
+func ExampleClient_EncryptEnv() {
+	const app = "7d2f0c4e9a1b3c5d7e9f0a1b2c3d4e5f6a7b8c9d"
+	kmsRoot, _ := crypto.HexToECDSA("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
+	envKey, _ := ecdh.X25519().NewPrivateKey(bytes.Repeat([]byte{7}, 32)) // held by the CVM
+	srv := exampleKMSAPI(app, kmsRoot, envKey.PublicKey().Bytes())
+	defer srv.Close()
+
+	trusted := "0x" + hex.EncodeToString(crypto.CompressPubkey(&kmsRoot.PublicKey))
+	c, err := NewClient(WithBaseURL(srv.URL+"/api/v1"), WithAPIKey("sk-example"), WithTrustedKMSRootKeys(trusted))
+	if err != nil {
+		log.Fatal(err)
+	}
+	env, err := envcrypt.ParseDotenv(strings.NewReader("DB_PASSWORD='s3cret'\nexport TOKEN=abc # api token\n"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	blob, err := c.EncryptEnv(context.Background(), "app_"+app, env)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Inside the CVM, dstack-util decrypts the blob with the app's env key.
+	got, err := envcrypt.DecryptEnv(envKey.Bytes(), blob, []string{"DB_PASSWORD", "TOKEN"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("the CVM reads:", got.Map()["DB_PASSWORD"], got.Map()["TOKEN"])
+
+	// Without a trusted root key nothing is encrypted.
+	c2, _ := NewClient(WithBaseURL(srv.URL+"/api/v1"), WithAPIKey("sk-example"))
+	_, err = c2.EncryptEnv(context.Background(), "app_"+app, env)
+	fmt.Println(errors.Is(err, ErrNoKMSTrustRoot))
+	// Output:
+	// API: GET /api/v1/cvms/app_7d2f0c4e9a1b3c5d7e9f0a1b2c3d4e5f6a7b8c9d
+	// API: GET /api/v1/kms/base/pubkey/7d2f0c4e9a1b3c5d7e9f0a1b2c3d4e5f6a7b8c9d
+	// the CVM reads: s3cret abc
+	// API: GET /api/v1/cvms/app_7d2f0c4e9a1b3c5d7e9f0a1b2c3d4e5f6a7b8c9d
+	// API: GET /api/v1/kms/base/pubkey/7d2f0c4e9a1b3c5d7e9f0a1b2c3d4e5f6a7b8c9d
+	// true
+}
+
+// exampleKMSAPI answers GET /cvms/{id} with a CVM of app on Base's on-chain KMS,
+// and GET /kms/base/pubkey/{app} with envPub signed by kmsRoot (legacy scheme).
+func exampleKMSAPI(app string, kmsRoot *ecdsa.PrivateKey, envPub []byte) *httptest.Server {
+	var app20 [20]byte
+	var pub [32]byte
+	b, _ := hex.DecodeString(app)
+	copy(app20[:], b)
+	copy(pub[:], envPub)
+	sig, err := envcrypt.SignPublicKey(kmsRoot, app20, pub, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	reply := func(w http.ResponseWriter, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/cvms/{id}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("API:", r.Method, r.URL.Path)
+		reply(w, map[string]any{
+			"id": "cvm_1", "name": "web", "app_id": app, "vm_uuid": "0f8e7d6c-5b4a-7392-8170-6f5e4d3c2b1a",
+			"status": "running", "kms_type": "base",
+			"kms_info": map[string]any{"chain_id": 8453, "dstack_kms_address": "0x2f83172a49584c017f2b256f0fb2dca14126ba9c",
+				"dstack_app_address": "0x" + app, "rpc_endpoint": "https://mainnet.base.org"},
+		})
+	})
+	mux.HandleFunc("GET /api/v1/kms/base/pubkey/{app}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("API:", r.Method, r.URL.Path)
+		reply(w, map[string]any{"public_key": hex.EncodeToString(envPub), "signature": hex.EncodeToString(sig)})
+	})
+	return httptest.NewServer(mux)
 }
