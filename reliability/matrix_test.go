@@ -206,27 +206,40 @@ func TestFaultMatrix(t *testing.T) {
 	var results []outcome
 	record := func(o outcome) { mu.Lock(); results = append(results, o); mu.Unlock() }
 
-	t.Run("cells", func(t *testing.T) {
-		for _, wf := range workflows {
-			for _, tg := range wf.targets {
-				for _, f := range httpFaults {
-					t.Run(wf.name+"/"+tg.name+"/"+string(f), func(t *testing.T) {
-						t.Parallel()
-						record(runCell(t, wf, tg, f))
-					})
-				}
-			}
-			if !wf.onchain {
-				continue
-			}
-			for _, f := range chainFaults {
-				t.Run(wf.name+"/chain/"+string(f), func(t *testing.T) {
-					t.Parallel()
-					record(runCell(t, wf, target{name: "chain"}, f))
-				})
+	// Most cells wait (Retry-After, latency, receipt timeouts) rather than
+	// compute, so they run 8 at a time whatever -parallel says; t.Run may be
+	// called from several goroutines.
+	type cell struct {
+		name string
+		wf   workflow
+		tg   target
+		f    faultKind
+	}
+	var cells []cell
+	for _, wf := range workflows {
+		for _, tg := range wf.targets {
+			for _, f := range httpFaults {
+				cells = append(cells, cell{wf.name + "/" + tg.name + "/" + string(f), wf, tg, f})
 			}
 		}
-	})
+		if wf.onchain {
+			for _, f := range chainFaults {
+				cells = append(cells, cell{wf.name + "/chain/" + string(f), wf, target{name: "chain"}, f})
+			}
+		}
+	}
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for _, c := range cells {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t.Run(c.name, func(t *testing.T) { record(runCell(t, c.wf, c.tg, c.f)) })
+		}()
+	}
+	wg.Wait()
 
 	var survived, duplicated, leaked, foreign, panics int
 	for _, o := range results {
