@@ -18,6 +18,10 @@ var (
 	ErrNoEnvEncryptionKey = errors.New("phala: the CVM has no env encryption public key")
 	// ErrNoKMSTrustRoot is matched by [*NoKMSTrustRootError].
 	ErrNoKMSTrustRoot = errors.New("phala: no trusted KMS root key to verify the env encryption key")
+	// ErrKMSContractMismatch means the CVM's kms_info names a DstackKms contract
+	// other than the one pinned with WithKMSContract for its chain. Nothing was
+	// encrypted.
+	ErrKMSContractMismatch = errors.New("phala: the API names a DstackKms contract other than the pinned one")
 )
 
 // NoKMSTrustRootError reports an on-chain KMS env encryption key that cannot be
@@ -57,7 +61,8 @@ func (e *NoKMSTrustRootError) Is(target error) bool { return target == ErrNoKMST
 //     key's signature is verified (envcrypt.VerifyPublicKey: legacy or timestamped
 //     scheme, 300 s / 60 s freshness) against the trusted KMS root keys: those
 //     pinned with WithTrustedKMSRootKeys, plus the k256 key of the DstackKms contract
-//     (kms_info.dstack_kms_address) read on the app's chain when a backend for it
+//     (kms_info.dstack_kms_address, or the one pinned with WithKMSContract, which
+//     the API's must then match) read on the app's chain when a backend for it
 //     is configured. A k256_pubkey reported by the API is never trusted: a
 //     compromised backend would report its own. A bad signature is an error and
 //     nothing is encrypted. With no trusted root available the call fails with

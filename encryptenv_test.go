@@ -269,18 +269,23 @@ func TestEncryptEnvRejectsBadInputFirst(t *testing.T) {
 func TestWorkflowOptionsValidate(t *testing.T) {
 	t.Parallel()
 	for name, opt := range map[string]Option{
-		"no key":            WithTrustedKMSRootKeys(),
-		"not hex":           WithTrustedKMSRootKeys("zz"),
-		"wrong length":      WithTrustedKMSRootKeys("0x0102"),
-		"not on curve":      WithTrustedKMSRootKeys("02" + strings.Repeat("ff", 32)),
-		"chain 0":           WithKMSChainBackend(0, nopCaller{}),
-		"nil caller":        WithKMSChainBackend(1, nil),
-		"bad RPC scheme":    WithKMSChainRPC(1, "ftp://x"),
-		"relative RPC":      WithKMSChainRPC(1, "/rpc"),
-		"nil chains":        WithKMSChains(nil),
-		"nil clock":         WithClock(nil),
-		"negative retries":  WithCommitRetry(-1, time.Second),
-		"negative interval": WithCommitRetry(1, -time.Second),
+		"no key":                 WithTrustedKMSRootKeys(),
+		"not hex":                WithTrustedKMSRootKeys("zz"),
+		"wrong length":           WithTrustedKMSRootKeys("0x0102"),
+		"not on curve":           WithTrustedKMSRootKeys("02" + strings.Repeat("ff", 32)),
+		"chain 0":                WithKMSChainBackend(0, nopCaller{}),
+		"nil caller":             WithKMSChainBackend(1, nil),
+		"bad RPC scheme":         WithKMSChainRPC(1, "ftp://x"),
+		"relative RPC":           WithKMSChainRPC(1, "/rpc"),
+		"nil chains":             WithKMSChains(nil),
+		"KMS contract chain 0":   WithKMSContract(0, "0x"+strings.Repeat("1", 40)),
+		"KMS contract not hex":   WithKMSContract(1, "0x"+strings.Repeat("z", 40)),
+		"KMS contract short":     WithKMSContract(1, "0x1234"),
+		"KMS contract zero":      WithKMSContract(1, "0x"+strings.Repeat("0", 40)),
+		"KMS contract app_ form": WithKMSContract(1, "app_"+strings.Repeat("1", 40)),
+		"nil clock":              WithClock(nil),
+		"negative retries":       WithCommitRetry(-1, time.Second),
+		"negative interval":      WithCommitRetry(1, -time.Second),
 	} {
 		_, err := NewClient(WithAPIKey(testKey), opt)
 		assert.ErrorIs(t, err, ErrInvalidOption, name)
@@ -378,4 +383,60 @@ func exampleKMSAPI(app string, kmsRoot *ecdsa.PrivateKey, envPub []byte) *httpte
 		reply(w, map[string]any{"public_key": hex.EncodeToString(envPub), "signature": hex.EncodeToString(sig)})
 	})
 	return httptest.NewServer(mux)
+}
+
+// A compromised API can name a DstackKms contract of its own, holding its own
+// root key. WithKMSContract pins the real one.
+func TestEncryptEnvPinnedKMSContract(t *testing.T) {
+	t.Parallel()
+	f := newKMSFixture(t)
+	ctx := context.Background()
+	chain := onchaintest.NewChain()
+	t.Cleanup(func() { chain.Close() })
+	real, err := chain.DeployDstackKms(ctx, chain.Transactor(0), onchaintest.KMSInfo{K256Pubkey: crypto.CompressPubkey(&f.root.PublicKey)})
+	require.NoError(t, err)
+	impostor, err := chain.DeployDstackKms(ctx, chain.Transactor(1), onchaintest.KMSInfo{K256Pubkey: crypto.CompressPubkey(&f.forger.PublicKey)})
+	require.NoError(t, err)
+
+	env := []envcrypt.EnvVar{{Key: "SECRET", Value: "pinned"}}
+	tests := []struct {
+		name    string
+		named   common.Address    // kms_info.dstack_kms_address
+		signer  *ecdsa.PrivateKey // of the env key
+		pin     string
+		wantErr error
+	}{
+		{"pinned contract named", real, f.root, real.Hex(), nil},
+		{"pin without 0x, lower case", real, f.root, strings.ToLower(real.Hex()[2:]), nil},
+		{"impostor contract named", impostor, f.forger, real.Hex(), ErrKMSContractMismatch},
+		{"pin for another chain does not apply", real, f.root, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := []Option{WithKMSChainBackend(onchaintest.ChainID, chain.Client)}
+			if tt.pin != "" {
+				opts = append(opts, WithKMSContract(onchaintest.ChainID, tt.pin))
+			} else {
+				opts = append(opts, WithKMSContract(8453, impostor.Hex()))
+			}
+			c, mux, rec := setupRec(t, opts...)
+			rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
+				writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, hashA, onchainKMS(onchaintest.ChainID, tt.named.Hex()))))
+			})
+			rec.handle(mux, "GET /kms/{kms}/pubkey/{app}", func(w http.ResponseWriter, r *http.Request, _ string) {
+				writeJSON(w, http.StatusOK, f.pubkeyBody(t, tt.signer, nil, false))
+			})
+			blob, err := c.EncryptEnv(ctx, srcUUID, env)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				assert.Contains(t, err.Error(), impostor.Hex())
+				assert.Empty(t, blob, "nothing is encrypted")
+				return
+			}
+			require.NoError(t, err)
+			got, err := envcrypt.DecryptEnv(f.env.priv, blob, []string{"SECRET"})
+			require.NoError(t, err)
+			assert.Equal(t, "pinned", got.Map()["SECRET"])
+		})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/phalaforge/phala-go/onchain"
 )
@@ -29,6 +30,7 @@ const (
 type workflowConfig struct {
 	trustedRoots  [][]byte                       // compressed secp256k1 KMS root keys
 	chainCallers  map[uint64]bind.ContractCaller // per chain id, for kmsInfo()
+	kmsContracts  map[uint64]common.Address      // pinned DstackKms address per chain id
 	chainRPCs     map[uint64]string              // per chain id, dialled per use
 	chains        *onchain.Chains                // fallback registry of RPC URLs
 	skipKMSVerify bool                           // use unverifiable keys instead of failing
@@ -98,8 +100,9 @@ func WithTrustedKMSRootKeys(keys ...string) Option {
 // WithKMSChainBackend gives the client a contract caller for chain chainID (for
 // example an *ethclient.Client, or a simulated backend's client). EncryptEnv reads
 // the KMS root key from the DstackKms contract named by kms_info.dstack_kms_address
-// through it, for apps whose kms_info.chain_id is chainID. When caller also has a
-// ChainID method, the chain id is checked before reading. The API's
+// through it, for apps whose kms_info.chain_id is chainID (pin that address with
+// WithKMSContract). When caller also has a ChainID method, the chain id is checked
+// before reading. The API's
 // kms_info.rpc_endpoint is never used for this: the API cannot choose the chain
 // that vouches for its keys.
 func WithKMSChainBackend(chainID uint64, caller bind.ContractCaller) Option {
@@ -114,6 +117,29 @@ func WithKMSChainBackend(chainID uint64, caller bind.ContractCaller) Option {
 			c.wf.chainCallers = map[uint64]bind.ContractCaller{}
 		}
 		c.wf.chainCallers[chainID] = caller
+		return nil
+	}
+}
+
+// WithKMSContract pins the DstackKms contract of chain chainID. Without it,
+// EncryptEnv reads the KMS root key from the contract that the API names in
+// kms_info.dstack_kms_address, and a compromised API could name a contract of its
+// own holding its own key. With it, a CVM on chain chainID whose kms_info names
+// another contract fails with an error matching [ErrKMSContractMismatch] before
+// anything is read or encrypted. address is 40 hex digits, 0x optional.
+func WithKMSContract(chainID uint64, address string) Option {
+	return func(c *config) error {
+		if chainID == 0 {
+			return optionError("WithKMSContract", "chain id must not be 0")
+		}
+		addr, err := onchain.ParseAppAddress(address)
+		if err != nil || addr == (common.Address{}) || strings.HasPrefix(strings.TrimSpace(address), "app_") {
+			return optionError("WithKMSContract", "address must be 40 hex digits (0x optional)")
+		}
+		if c.wf.kmsContracts == nil {
+			c.wf.kmsContracts = map[uint64]common.Address{}
+		}
+		c.wf.kmsContracts[chainID] = addr
 		return nil
 	}
 }
@@ -220,6 +246,9 @@ func (c *Client) kmsRootFromChain(ctx context.Context, ki *onchain.KMSInfo) (key
 	kms, err := ki.KMSContract()
 	if err != nil {
 		return nil, true, fmt.Errorf("phala: kms_info names no valid DstackKms contract: %w", err)
+	}
+	if pinned, ok := c.cfg.wf.kmsContracts[ki.ChainID]; ok && pinned != kms {
+		return nil, true, fmt.Errorf("%w: chain %d: kms_info names %s, pinned %s", ErrKMSContractMismatch, ki.ChainID, kms, pinned)
 	}
 	if caller == nil {
 		// Dial checks that the node serves chain ki.ChainID.
