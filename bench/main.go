@@ -51,8 +51,9 @@ func main() {
 type scenario struct {
 	name    string
 	onchain bool
-	missing string // on-chain: "nothing", "device", "hash", "both"
-	minHTTP int    // protocol minimum of HTTP requests
+	missing string                                    // on-chain, what is not yet registered: "device", "hash", "both"; "both-registered" for nothing
+	minHTTP int                                       // protocol minimum of HTTP requests
+	setup   func(ctx context.Context, w *world) error // untimed, before the counts start
 	ours    func(ctx context.Context, w *world) error
 	cliArgs func(w *world) []string // nil: the CLI cannot run it
 	cliWhy  string                  // why cliArgs is nil
@@ -97,6 +98,20 @@ func run(out io.Writer, cliPath string, runs int, latency time.Duration) error {
 			cliArgs: func(w *world) []string {
 				return []string{w.src.VMUUID, "--node-id", strconv.Itoa(w.node.ID), "--prepare-only"}
 			}},
+		{name: "commit (after prepare, already registered)", onchain: true, missing: "both-registered", minHTTP: 1,
+			setup: func(ctx context.Context, w *world) error {
+				var err error
+				w.prepared, err = w.client.PrepareReplica(ctx, w.src.VMUUID, phala.ReplicateRequest{Node: strconv.Itoa(w.node.ID)})
+				return err
+			},
+			ours: func(ctx context.Context, w *world) error {
+				_, err := w.client.CommitPrepared(ctx, w.prepared, phala.AlreadyRegistered)
+				return err
+			},
+			cliArgs: func(w *world) []string {
+				return []string{w.src.VMUUID, "--commit", "--token", w.prepared.Prerequisite().CommitToken,
+					"--compose-hash", w.prepared.Prerequisite().ComposeHash, "--transaction-hash", phala.AlreadyRegistered}
+			}},
 	}
 
 	var cliErr string
@@ -124,6 +139,9 @@ func run(out io.Writer, cliPath string, runs int, latency time.Duration) error {
 				if err != nil {
 					return fmt.Errorf("%s: %w", sc.name, err)
 				}
+				if err := w.prepare(ctx, sc); err != nil {
+					return fmt.Errorf("%s (setup): %w", sc.name, err)
+				}
 				w.srv.SetLatency(lat)
 				start := time.Now()
 				err = sc.ours(ctx, w)
@@ -147,6 +165,9 @@ func run(out io.Writer, cliPath string, runs int, latency time.Duration) error {
 				if err != nil {
 					return err
 				}
+				if err := w.prepare(ctx, sc); err != nil {
+					return fmt.Errorf("%s (setup): %w", sc.name, err)
+				}
 				w.srv.SetLatency(lat)
 				el, err = runCLI(ctx, cliPath, w, sc.cliArgs(w))
 				if err != nil {
@@ -160,7 +181,7 @@ func run(out io.Writer, cliPath string, runs int, latency time.Duration) error {
 			}
 		}
 		txCol := "–"
-		if sc.onchain && sc.name != "prepare only (on-chain)" {
+		if sc.onchain && sc.setup == nil && sc.name != "prepare only (on-chain)" {
 			txCol = fmt.Sprintf("%d / %d", txs, waits)
 		}
 		if cliNote != "" {
@@ -238,7 +259,23 @@ type world struct {
 	rpc       *rpcCounter
 	registrar *onchain.Registrar
 	envPath   string
+	prepared  *phala.PreparedReplica
 	closers   []func()
+}
+
+// prepare runs the scenario's untimed setup and forgets what it sent.
+func (w *world) prepare(ctx context.Context, sc scenario) error {
+	if sc.setup == nil {
+		return nil
+	}
+	if err := sc.setup(ctx, w); err != nil {
+		return err
+	}
+	w.srv.ResetRequests()
+	if w.rpc != nil {
+		w.rpc.reset()
+	}
+	return nil
 }
 
 func (w *world) close() {
@@ -352,6 +389,13 @@ func newRPCCounter(target string) (*rpcCounter, error) {
 }
 
 func (c *rpcCounter) close() { _ = c.srv.Close() }
+
+func (c *rpcCounter) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls.Store(0)
+	c.methods = nil
+}
 
 func (c *rpcCounter) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
