@@ -143,7 +143,7 @@ func TestCLIHelpAndVersion(t *testing.T) {
 		assert.Equal(t, exitOK, res.code)
 		assert.Empty(t, res.stderr)
 		for _, want := range []string{"--node-id", "--teepod-id", "--prepare-only", "--safe-file", "--prepared-file",
-			"--kms-root", "PHALA_CLOUD_API_PREFIX", "ETH_RPC_URL", "Exit codes:", "  4  on-chain"} {
+			"--kms-root", "--kms-contract ADDRESS", "PHALA_CLOUD_API_PREFIX", "ETH_RPC_URL", "Exit codes:", "  4  on-chain"} {
 			assert.Contains(t, res.stdout, want)
 		}
 	}

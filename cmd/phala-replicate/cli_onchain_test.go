@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/phalaforge/phala-go/onchain"
+	"github.com/phalaforge/phala-go/onchain/onchaintest"
+	"github.com/phalaforge/phala-go/phalatest"
 )
 
 // appStatus reads the DstackApp of app for its compose hash and node-b's
@@ -429,4 +431,78 @@ func TestCLIScaleWithAutoRegistration(t *testing.T) {
 	delete(txs, "already-registered")
 	assert.Len(t, txs, 1, "the contract was written once")
 	assert.True(t, appStatus(t, sb, sb.autoApp.ID, sb.autoCVM.ComposeHash).IsAllowed)
+}
+
+func TestCLIKMSContractPin(t *testing.T) {
+	sb := newTestSandbox(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	envPath := filepath.Join(dir, "a.env")
+	require.NoError(t, os.WriteFile(envPath, []byte("LOG_LEVEL=trace\n"), 0o600))
+
+	// A compromised API names a DstackKms contract of its own in kms_info.
+	// (The emulator has one root key, so the rogue contract publishes it
+	// too: without a pin the client would trust it.)
+	rogueKMS, err := sb.chain.DeployDstackKms(ctx, sb.chain.Transactor(0), onchaintest.KMSInfo{K256Pubkey: sb.srv.KMSRootPublicKey()})
+	require.NoError(t, err)
+	dev, err := onchain.ParseHash32(sb.nodeA.DeviceID)
+	require.NoError(t, err)
+	rogueAppAddr, err := sb.chain.DeployDstackApp(ctx, sb.chain.Transactor(0), onchaintest.AppConfig{DeviceID: dev})
+	require.NoError(t, err)
+	rogueApp := sb.srv.AddApp(phalatest.App{
+		ID: rogueAppAddr.Hex(), Name: "rogue-kms", KMS: phalatest.KMSBase,
+		ChainID: onchaintest.ChainID, KMSContract: rogueKMS.Hex(),
+		Compose: phalatest.Compose{DockerCompose: "services:\n  r:\n    image: r:1\n", AllowedEnvs: []string{"LOG_LEVEL"}},
+	})
+	rogueCVM := sb.srv.AddCVM(phalatest.CVM{AppID: rogueApp.ID, NodeID: sb.nodeA.ID})
+
+	tests := []struct {
+		name     string
+		src      string
+		pin      string // --kms-contract, "" = none
+		json     bool
+		wantCode int
+	}{
+		{"pinned contract is the app's", sb.autoCVM.VMUUID, sb.kms.Hex(), false, exitOK},
+		{"pin given without 0x, lower case", sb.autoCVM.VMUUID, strings.ToLower(sb.kms.Hex()[2:]), false, exitOK},
+		{"no pin: the API's contract is read", rogueCVM.VMUUID, "", false, exitOK},
+		{"API names another contract", rogueCVM.VMUUID, sb.kms.Hex(), false, exitAPI},
+		{"API names another contract, json", rogueCVM.VMUUID, sb.kms.Hex(), true, exitAPI},
+		{"pin names another contract", sb.autoCVM.VMUUID, rogueKMS.Hex(), false, exitAPI},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{tt.src, "--node-id", "node-a", "-e", envPath, "--private-key", keyHex(sb.owner), "--rpc-url", sb.chain.URL()}
+			if tt.pin != "" {
+				args = append(args, "--kms-contract", tt.pin)
+			}
+			if tt.json {
+				args = append(args, "--json")
+			}
+			before := len(sb.srv.Replicas())
+			sb.srv.ResetRequests()
+			res := runBin(t, envFor(sb, nil), args...)
+			require.Equal(t, tt.wantCode, res.code, res.stderr)
+			if tt.wantCode == exitOK {
+				reps := sb.srv.Replicas()
+				require.Len(t, reps, before+1)
+				assert.Equal(t, "trace", reps[len(reps)-1].DecryptedEnv.Map()["LOG_LEVEL"])
+				return
+			}
+			assert.Len(t, sb.srv.Replicas(), before, "nothing replicated")
+			for _, c := range calls(sb.srv) {
+				assert.NotEqual(t, "POST "+replicasPath(tt.src), c, "nothing sent for replication")
+			}
+			if tt.json {
+				assert.Empty(t, res.stdout)
+				var doc jsonError
+				require.NoError(t, json.Unmarshal([]byte(res.stderr), &doc), res.stderr)
+				assert.Equal(t, "api", doc.Error.Type)
+				assert.Equal(t, exitAPI, doc.Error.ExitCode)
+				assert.Contains(t, doc.Error.Message, "pinned")
+				return
+			}
+			assert.Contains(t, res.stderr, "DstackKms contract other than the pinned one")
+		})
+	}
 }

@@ -112,6 +112,7 @@ func kind(err error) string {
 		errors.Is(err, phala.ErrNodeNotFound), errors.Is(err, phala.ErrAmbiguousNode),
 		errors.Is(err, phala.ErrMultipleLiveComposeHashes), errors.Is(err, phala.ErrComposeHashNotFound),
 		errors.Is(err, phala.ErrHashInvalidOrExpired), errors.Is(err, phala.ErrNoEnvEncryptionKey),
+		errors.Is(err, phala.ErrKMSContractMismatch),
 		errors.Is(err, envcrypt.ErrSignatureInvalid), errors.Is(err, envcrypt.ErrSignatureMismatch),
 		errors.As(err, &fe), errors.Is(err, envcrypt.ErrInvalidPublicKey), errors.Is(err, envcrypt.ErrLowOrderPoint):
 		return "api"

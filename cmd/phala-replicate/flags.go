@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/phalaforge/phala-go/onchain"
 )
 
 // Environment variables the command reads, as the official phala CLI does.
@@ -51,6 +55,7 @@ type options struct {
 	count        int    // --count (1 = one replica)
 	preparedFile string // --prepared-file
 	kmsRoots     [][]byte
+	kmsContract  string        // --kms-contract, checksummed; "" = not pinned
 	skipKMSCheck bool          // --insecure-skip-kms-verify
 	pollInterval time.Duration // --poll-interval (0 = the libraries' defaults)
 }
@@ -130,6 +135,7 @@ func newFlagSet(o *options, kmsRoots *stringList, count *string) *flag.FlagSet {
 	fs.StringVar(count, "count", "", "")
 	fs.StringVar(&o.preparedFile, "prepared-file", "", "")
 	fs.Var(kmsRoots, "kms-root", "")
+	fs.StringVar(&o.kmsContract, "kms-contract", "", "")
 	fs.BoolVar(&o.skipKMSCheck, "insecure-skip-kms-verify", false, "")
 	fs.DurationVar(&o.pollInterval, "poll-interval", 0, "")
 	return fs
@@ -228,6 +234,14 @@ func parseArgs(args []string, getenv func(string) string) (*options, error) {
 			return nil, err
 		}
 		o.kmsRoots = append(o.kmsRoots, b)
+	}
+
+	if seen["kms-contract"] {
+		addr, err := parseKMSContract(o.kmsContract)
+		if err != nil {
+			return nil, err
+		}
+		o.kmsContract = addr
 	}
 
 	if o.privateKey != "" && !validPrivateKey(string(o.privateKey)) {
@@ -329,6 +343,17 @@ func validPrivateKey(s string) bool {
 	}
 	_, err := hex.DecodeString(s)
 	return err == nil
+}
+
+// parseKMSContract checks a --kms-contract value: the address of a DstackKms
+// contract, 40 hex digits with or without 0x. It returns it checksummed.
+func parseKMSContract(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	addr, err := onchain.ParseAppAddress(s)
+	if err != nil || addr == (common.Address{}) || strings.HasPrefix(s, "app_") {
+		return "", usagef("--kms-contract must be a contract address, 40 hex digits with or without 0x (got %q)", shorten(s, 80))
+	}
+	return addr.Hex(), nil
 }
 
 // parseKMSRoot decodes a --kms-root value: a secp256k1 public key in hex,

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -134,6 +135,21 @@ func TestParseArgs(t *testing.T) {
 			},
 		},
 		{
+			name: "kms contract is checksummed",
+			args: []string{"vm", "--kms-contract", " 0x" + strings.Repeat("ab", 20) + " "},
+			check: func(t *testing.T, o *options) {
+				assert.Equal(t, common.HexToAddress(strings.Repeat("ab", 20)).Hex(), o.kmsContract)
+				assert.NotEqual(t, strings.ToLower(o.kmsContract), o.kmsContract, "EIP-55 mixed case")
+			},
+		},
+		{
+			name: "kms contract without 0x",
+			args: []string{"vm", "--kms-contract", strings.Repeat("12", 20)},
+			check: func(t *testing.T, o *options) {
+				assert.Equal(t, strings.ToLower(o.kmsContract), "0x"+strings.Repeat("12", 20))
+			},
+		},
+		{
 			name: "kms roots repeat",
 			args: []string{"vm", "--kms-root", "0x02" + strings.Repeat("11", 32), "--kms-root", "04" + strings.Repeat("22", 64)},
 			check: func(t *testing.T, o *options) {
@@ -184,6 +200,10 @@ func TestParseArgsUsageErrors(t *testing.T) {
 		{"count with safe file", []string{"a", "--count", "2", "--safe-file", "s"}, nil, "--safe-file cannot be used with --count"},
 		{"bad private key flag", []string{"a", "--private-key", "0x1234"}, nil, "--private-key must be 64 hex digits"},
 		{"bad private key env", []string{"a"}, map[string]string{envPrivateKey: "zz" + testKey[2:]}, "PRIVATE_KEY must be 64 hex digits"},
+		{"bad kms contract", []string{"a", "--kms-contract", "0x1234"}, nil, "--kms-contract must be a contract address"},
+		{"zero kms contract", []string{"a", "--kms-contract", "0x" + strings.Repeat("00", 20)}, nil, "--kms-contract must be a contract address"},
+		{"app id as kms contract", []string{"a", "--kms-contract", "app_" + strings.Repeat("12", 20)}, nil, "--kms-contract must be a contract address"},
+		{"empty kms contract", []string{"a", "--kms-contract", ""}, nil, "--kms-contract must be a contract address"},
 		{"bad kms root", []string{"a", "--kms-root", "0x1234"}, nil, "--kms-root must be a secp256k1 public key"},
 		{"empty api key flag", []string{"a", "--api-key", " "}, nil, "--api-key is empty"},
 		{"empty cvm id", []string{" "}, nil, "the <cvm-id> argument is empty"},

@@ -53,6 +53,9 @@ Env encryption key (Onchain KMS):
   in the app's DstackKms contract, read over --rpc-url (or the public endpoint of
   Ethereum or Base). Without a trusted root, -e fails before anything is encrypted.
   --kms-root KEY           trusted KMS root public key (hex, 33 or 65 bytes); repeatable
+  --kms-contract ADDRESS   the DstackKms contract to read the root key from; refuse a
+                           CVM whose KMS info names another one (so a compromised API
+                           cannot point at a contract holding its own key)
   --insecure-skip-kms-verify
                            use an unverifiable key anyway (whoever controls the API
                            could read the env)

@@ -108,6 +108,7 @@ func (c *command) newClient(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	kmsChainIDs := chains.IDs()
 	if o.envFile != "" && o.rpcURL != "" {
 		// The KMS root key of an on-chain app is read from its DstackKms
 		// contract on the app's chain; --rpc-url serves that chain when its
@@ -116,6 +117,14 @@ func (c *command) newClient(ctx context.Context) error {
 			c.progressf("warning: cannot read the chain id of --rpc-url %s (%v); env encryption keys of on-chain KMS apps cannot be verified through it\n", redactURL(o.rpcURL), err)
 		} else {
 			opts = append(opts, phala.WithKMSChainRPC(id, o.rpcURL))
+			kmsChainIDs = append(kmsChainIDs, id)
+		}
+	}
+	if o.kmsContract != "" {
+		// Pin the contract on every chain the root key could be read from,
+		// so the API cannot name a contract of its own on any of them.
+		for _, id := range kmsChainIDs {
+			opts = append(opts, phala.WithKMSContract(id, o.kmsContract))
 		}
 	}
 	opts = append(opts, phala.WithKMSChains(chains))
