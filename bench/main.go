@@ -203,7 +203,7 @@ func run(out io.Writer, cliPath string, runs int, latency time.Duration) error {
 			}
 			starts = append(starts, time.Since(start))
 		}
-		fmt.Fprintf(out, "\nThe CLI's process start alone (`phala --version`, no request): %s median; it is part of every CLI figure above.\n", ms(median(starts)))
+		fmt.Fprintf(out, "\nFor reference, `phala --version` (no request at all) takes %s median: most of each CLI figure is Node start-up, not HTTP.\n", ms(median(starts)))
 	}
 
 	return scale(ctx, out, latency)
