@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -505,4 +506,39 @@ func TestCLIKMSContractPin(t *testing.T) {
 			assert.Contains(t, res.stderr, "DstackKms contract other than the pinned one")
 		})
 	}
+}
+
+// TestCLIScaleWithAutoRegistrationIsConcurrentAfterTheFirst checks that
+// --count with a private key registers once (the first replica alone) and
+// then creates the others concurrently: with every request delayed, the
+// later POSTs arrive together rather than one latency apart.
+func TestCLIScaleWithAutoRegistrationIsConcurrentAfterTheFirst(t *testing.T) {
+	sb := newTestSandbox(t)
+	src := sb.autoCVM.VMUUID
+	const latency = 400 * time.Millisecond
+	sb.srv.SetLatency(latency)
+	res := runBin(t, envFor(sb, map[string]string{envPrivateKey: keyHex(sb.owner), envRPCURL: sb.chain.URL()}),
+		src, "--count", "4", "--node-id", "node-b", "--json")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	assert.Equal(t, float64(4), oneJSON(t, res.stdout)["created"])
+	require.Len(t, sb.srv.Replicas(), 4)
+
+	var posts []time.Time
+	commits := 0
+	for _, r := range sb.srv.Requests() {
+		switch {
+		case r.Method == "POST" && r.Path == replicasPath(src):
+			posts = append(posts, r.Time)
+		case r.Method == "POST" && r.Path == commitPath(src):
+			commits++
+		}
+	}
+	// The first replica: a prepare answered 465, registration, one commit.
+	// The three others: one POST each, created at once.
+	require.Len(t, posts, 4)
+	assert.Equal(t, 1, commits)
+	later := posts[1:]
+	span := later[len(later)-1].Sub(later[0])
+	assert.Less(t, span, latency, "the replicas after the first are created concurrently (POSTs %v apart)", span)
+	assert.True(t, appStatus(t, sb, sb.autoApp.ID, sb.autoCVM.ComposeHash).IsAllowed)
 }

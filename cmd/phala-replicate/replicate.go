@@ -594,15 +594,11 @@ func (c *command) scale(ctx context.Context) error {
 	}
 	n := c.o.count
 	c.progressf("Creating %d replicas of %s…\n", n, c.o.source)
+	// With on-chain registration, Scale runs the first replica alone (its
+	// registration and commit token are not raced by other prepares, which
+	// would supersede the token, ERR-01-006); the others then need no
+	// transaction and run concurrently.
 	opts := &phala.ScaleOptions{}
-	if req.Registrar != nil {
-		// With on-chain registration, one replica at a time: each 465
-		// answer issues a commit token that supersedes the previous one
-		// for the same source, so concurrent prepares would invalidate
-		// each other's tokens (ERR-01-006). After the first registration
-		// the others need no transaction.
-		opts.Concurrency = 1
-	}
 	opts.OnResult = func(i int, res phala.ScaleResult) {
 		switch {
 		case res.VM != nil:
