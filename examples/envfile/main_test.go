@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 )
 
 func TestRun(t *testing.T) {
@@ -50,4 +54,52 @@ func TestRunRefusesNamesTheAppDrops(t *testing.T) {
 	err = run(ctx, &bytes.Buffer{}, cfg)
 	assert.ErrorContains(t, err, "does not accept [DATABASE_URL]")
 	assert.Empty(t, sb.Server.Replicas())
+}
+
+// TestMain lets TestMainUsesTheConfiguredAPI run this example's main in a
+// child process (the test binary itself), as `go run ./examples/envfile` would.
+func TestMain(m *testing.M) {
+	if os.Getenv("EXAMPLE_RUN_MAIN") == "1" {
+		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("EXAMPLE_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestMainUsesTheConfiguredAPI runs main without an account (the bundled
+// example.env against the in-process emulator) and with PHALA_CLOUD_API_KEY,
+// PHALA_CLOUD_API_PREFIX (an emulator standing in for Phala Cloud), -source
+// and -env-file: the file's values reach that API's CVM, encrypted.
+func TestMainUsesTheConfiguredAPI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	defer sb.Close()
+	src := sb.CloudApp("web", []string{"GREETING"}, nil)
+	envPath := filepath.Join(t.TempDir(), "prod.env")
+	require.NoError(t, os.WriteFile(envPath, []byte("GREETING=from the cloud test\n"), 0o600))
+
+	runMain := func(env []string, args string) string {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+		cmd.Env = append([]string{"EXAMPLE_RUN_MAIN=1", "EXAMPLE_ARGS=" + args, "HOME=" + t.TempDir()}, env...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+
+	out := runMain(nil, "")
+	assert.Contains(t, out, "running against the in-process emulator")
+	assert.Contains(t, out, "  GREETING=hello from the replica\n", "the bundled example.env")
+	assert.Empty(t, sb.Server.Replicas())
+
+	out = runMain([]string{"PHALA_CLOUD_API_KEY=" + sb.Server.APIKey(), "PHALA_CLOUD_API_PREFIX=" + sb.Server.URL()},
+		"-source "+src.VMUUID+" -node node-b -env-file "+envPath)
+	assert.NotContains(t, out, "in-process emulator")
+	reps := sb.Server.Replicas()
+	require.Len(t, reps, 1)
+	assert.Equal(t, src.VMUUID, reps[0].SourceVMUUID)
+	assert.Equal(t, map[string]string{"GREETING": "from the cloud test"}, reps[0].DecryptedEnv.Map())
+	assert.NotContains(t, out, "from the cloud test", "values are not printed")
 }
