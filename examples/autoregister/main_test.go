@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,4 +83,72 @@ func TestEmulatorConfig(t *testing.T) {
 	require.NoError(t, err)
 	defer done()
 	require.NoError(t, run(ctx, &bytes.Buffer{}, cfg))
+}
+
+// TestMain lets TestMainUsesTheConfiguredAPI run this example's main in a
+// child process (the test binary itself), as `go run ./examples/autoregister`
+// would.
+func TestMain(m *testing.M) {
+	if os.Getenv("EXAMPLE_RUN_MAIN") == "1" {
+		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("EXAMPLE_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestMainUsesTheConfiguredAPI runs main with PHALA_CLOUD_API_KEY,
+// PHALA_CLOUD_API_PREFIX (an emulator standing in for Phala Cloud),
+// PRIVATE_KEY and -source, -chain-id and -rpc-url naming a simulated chain
+// served over HTTP: the device and compose hash are registered on that chain
+// and the replica is committed on that emulator, not in the in-process one.
+func TestMainUsesTheConfiguredAPI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sb, cfg := setup(t, 0)
+
+	runMain := func(env map[string]string, args string) (string, error) {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+		cmd.Env = []string{"EXAMPLE_RUN_MAIN=1", "EXAMPLE_ARGS=" + args, "HOME=" + t.TempDir()}
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	cloud := map[string]string{phala.EnvAPIKey: sb.Server.APIKey(), "PHALA_CLOUD_API_PREFIX": sb.Server.URL()}
+	chainArgs := fmt.Sprintf(" -node node-b -chain-id %d -rpc-url %s", cfg.chainID, cfg.rpcURL)
+
+	// Without PRIVATE_KEY nothing is sent anywhere.
+	out, err := runMain(cloud, "-source "+cfg.source+chainArgs)
+	require.Error(t, err, "%s", out)
+	assert.Contains(t, out, "set PRIVATE_KEY")
+	assert.NotContains(t, out, "in-process emulator")
+	assert.Empty(t, sb.Server.Replicas())
+
+	// The source can also come from PHALA_SOURCE_CVM.
+	env := map[string]string{"PRIVATE_KEY": cfg.privateKey, "PHALA_SOURCE_CVM": cfg.source}
+	for k, v := range cloud {
+		env[k] = v
+	}
+	out, err = runMain(env, strings.TrimSpace(chainArgs))
+	require.NoError(t, err, "%s", out)
+	assert.NotContains(t, out, "in-process emulator")
+	assert.NotContains(t, out, cfg.privateKey)
+	reps := sb.Server.Replicas()
+	require.Len(t, reps, 1)
+	assert.True(t, reps[0].Committed, "created by the commit after registration")
+	assert.Equal(t, cfg.source, reps[0].SourceVMUUID)
+	assert.Equal(t, sb.NodeB.ID, reps[0].NodeID)
+	assert.Contains(t, out, "addDevice submitted: tx 0x")
+	assert.Contains(t, out, "addComposeHash confirmed: tx 0x")
+	assert.Contains(t, out, "Created replica "+reps[0].VMUUID)
+
+	dev, err := onchain.ParseHash32(sb.NodeB.DeviceID)
+	require.NoError(t, err)
+	ch, err := onchain.ParseHash32(reps[0].ComposeHash)
+	require.NoError(t, err)
+	st, err := onchain.Status(ctx, sb.Chain.Client, common.HexToAddress(reps[0].AppID), dev, ch)
+	require.NoError(t, err)
+	assert.True(t, st.IsAllowed, "registered on the chain named by -rpc-url")
 }
