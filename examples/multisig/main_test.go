@@ -5,12 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 	"github.com/phalaforge/phala-go/onchain"
 )
 
@@ -73,4 +80,82 @@ func TestRunInTwoSteps(t *testing.T) {
 	// The token is used now.
 	err = run(ctx, &out, later)
 	assert.ErrorContains(t, err, "expired or was used")
+}
+
+// TestMain lets TestMainUsesTheConfiguredAPI run this example's main in a
+// child process (the test binary itself), as `go run ./examples/multisig`
+// would.
+func TestMain(m *testing.M) {
+	if os.Getenv("EXAMPLE_RUN_MAIN") == "1" {
+		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("EXAMPLE_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestMainUsesTheConfiguredAPI runs main's two real-world steps with
+// PHALA_CLOUD_API_KEY and PHALA_CLOUD_API_PREFIX naming an emulator that
+// stands in for Phala Cloud: -source prepares and writes the files in -dir
+// and stops; the test executes the batch as the Safe would (from the
+// DstackApp's owner, on the emulator's chain); -commit then commits the
+// saved PreparedReplica on that emulator, not in the in-process one.
+func TestMainUsesTheConfiguredAPI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	defer sb.Close()
+	const safe = 1 // the chain account owning the DstackApp
+	src, err := sb.OnchainApp(ctx, "db", safe)
+	require.NoError(t, err)
+	dir := t.TempDir()
+
+	runMain := func(args string) string {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+		cmd.Env = []string{
+			"EXAMPLE_RUN_MAIN=1", "EXAMPLE_ARGS=" + args, "HOME=" + t.TempDir(),
+			phala.EnvAPIKey + "=" + sb.Server.APIKey(), "PHALA_CLOUD_API_PREFIX=" + sb.Server.URL(),
+		}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+
+	// 1. Prepare: nothing is created yet.
+	out := runMain("-source " + src.VMUUID + " -node node-b -dir " + dir)
+	assert.NotContains(t, out, "in-process emulator")
+	assert.Contains(t, out, "Wrote safe-batch.json (2 calls) and prepared.json.")
+	assert.Contains(t, out, "-dir "+dir+" -commit <tx hash>")
+	assert.Empty(t, sb.Server.Replicas())
+	fi, err := os.Stat(filepath.Join(dir, "prepared.json"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	// 2. The Safe executes the batch written in dir.
+	b, err := os.ReadFile(filepath.Join(dir, "safe-batch.json"))
+	require.NoError(t, err)
+	var batch onchain.SafeBatch
+	require.NoError(t, json.Unmarshal(b, &batch))
+	require.Len(t, batch.Transactions, 2)
+	var last string
+	for _, tx := range batch.Transactions {
+		data, err := hexutil.Decode(tx.Data)
+		require.NoError(t, err)
+		sent, err := sb.Chain.Transact(ctx, sb.Chain.Transactor(safe), common.HexToAddress(tx.To), data)
+		require.NoError(t, err)
+		_, err = sb.Chain.Mine(ctx, sent)
+		require.NoError(t, err)
+		last = sent.Hash().Hex()
+	}
+
+	// 3. Commit from the saved file, without -source.
+	out = runMain("-dir " + dir + " -commit " + last)
+	assert.NotContains(t, out, "in-process emulator")
+	reps := sb.Server.Replicas()
+	require.Len(t, reps, 1)
+	assert.True(t, reps[0].Committed)
+	assert.Equal(t, src.VMUUID, reps[0].SourceVMUUID)
+	assert.Equal(t, sb.NodeB.ID, reps[0].NodeID)
+	assert.Contains(t, out, "Committed: replica "+reps[0].VMUUID)
 }
