@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,4 +57,62 @@ func TestRunPartialFailure(t *testing.T) {
 	}
 	assert.Contains(t, out.String(), "error: out of disk")
 	assert.Contains(t, out.String(), "1 of 4 replicas running.")
+}
+
+// TestMain lets TestMainUsesTheConfiguredAPI run this example's main in a
+// child process (the test binary itself), as `go run ./examples/scale`
+// would.
+func TestMain(m *testing.M) {
+	if os.Getenv("EXAMPLE_RUN_MAIN") == "1" {
+		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("EXAMPLE_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestMainUsesTheConfiguredAPI runs main with PHALA_CLOUD_API_KEY,
+// PHALA_CLOUD_API_PREFIX (an emulator standing in for Phala Cloud) and a
+// source from -source or PHALA_SOURCE_CVM: the -n replicas are created on
+// that emulator, on the -node given, and waited for there.
+func TestMainUsesTheConfiguredAPI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	defer sb.Close()
+	src := sb.CloudApp("worker", nil, nil)
+
+	tests := []struct {
+		name string
+		env  []string
+		args string
+	}{
+		{"-source", nil, "-source " + src.VMUUID + " -n 2 -node node-b"},
+		{"PHALA_SOURCE_CVM", []string{"PHALA_SOURCE_CVM=" + src.VMUUID}, "-n 2 -node node-b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(sb.Server.Replicas())
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			cmd.Env = append([]string{
+				"EXAMPLE_RUN_MAIN=1", "EXAMPLE_ARGS=" + tt.args, "HOME=" + t.TempDir(),
+				phala.EnvAPIKey + "=" + sb.Server.APIKey(), "PHALA_CLOUD_API_PREFIX=" + sb.Server.URL(),
+			}, tt.env...)
+			b, err := cmd.CombinedOutput()
+			out := string(b)
+			require.NoError(t, err, "%s", out)
+
+			assert.NotContains(t, out, "in-process emulator")
+			reps := sb.Server.Replicas()
+			require.Len(t, reps, before+2)
+			for i, r := range reps[before:] {
+				assert.Equal(t, src.VMUUID, r.SourceVMUUID)
+				assert.Equal(t, sb.NodeB.ID, r.NodeID)
+				assert.Contains(t, out, "created "+r.VMUUID)
+				assert.Contains(t, out, fmt.Sprintf("replica %d: running\n", i+1))
+			}
+			assert.Contains(t, out, "2 of 2 replicas running.")
+		})
+	}
 }
