@@ -1,5 +1,5 @@
 # Proof targets (issue 7). `make bench` runs the whole benchmark in a few
-# minutes on 2 cores; `make fuzz-long` runs every documented fuzz target for
+# minutes on 2 cores; `make fuzz-long` runs every fuzz target (scripts/fuzz.sh) for
 # FUZZTIME each (default 1m).
 
 PHALA_CLI_DIR ?= /tmp/phala-cli-1.1.18
@@ -20,11 +20,4 @@ bench-go:
 	go test -run '^$$' -bench . -benchmem -count 1 ./envcrypt ./onchain .
 
 fuzz-long:
-	go test -run '^$$' -fuzz '^FuzzParseErrorEnvelope$$' -fuzztime $(FUZZTIME) .
-	go test -run '^$$' -fuzz '^FuzzCVMUnmarshal$$' -fuzztime $(FUZZTIME) .
-	go test -run '^$$' -fuzz '^FuzzPrerequisiteFromDetails$$' -fuzztime $(FUZZTIME) ./onchain
-	go test -run '^$$' -fuzz '^FuzzParseDotenv$$' -fuzztime $(FUZZTIME) ./envcrypt
-	go test -run '^$$' -fuzz '^FuzzParseHash32$$' -fuzztime $(FUZZTIME) ./onchain
-	go test -run '^$$' -fuzz '^FuzzParseAppAddress$$' -fuzztime $(FUZZTIME) ./onchain
-	go test -run '^$$' -fuzz '^FuzzDecrypt$$' -fuzztime $(FUZZTIME) ./envcrypt
-	go test -run '^$$' -fuzz '^FuzzAppIDParsersAgree$$' -fuzztime $(FUZZTIME) ./reliability
+	scripts/fuzz.sh $(FUZZTIME)
