@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/examples/internal/mainrun"
 	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 	"github.com/phalaforge/phala-go/onchain"
 	"github.com/phalaforge/phala-go/onchain/onchaintest"
@@ -88,14 +87,7 @@ func TestEmulatorConfig(t *testing.T) {
 // TestMain lets TestMainUsesTheConfiguredAPI run this example's main in a
 // child process (the test binary itself), as `go run ./examples/autoregister`
 // would.
-func TestMain(m *testing.M) {
-	if os.Getenv("EXAMPLE_RUN_MAIN") == "1" {
-		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("EXAMPLE_ARGS"))...)
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { mainrun.Dispatch(m, main) }
 
 // TestMainUsesTheConfiguredAPI runs main with PHALA_CLOUD_API_KEY,
 // PHALA_CLOUD_API_PREFIX (an emulator standing in for Phala Cloud),
@@ -107,20 +99,11 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 	defer cancel()
 	sb, cfg := setup(t, 0)
 
-	runMain := func(env map[string]string, args string) (string, error) {
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-		cmd.Env = []string{"EXAMPLE_RUN_MAIN=1", "EXAMPLE_ARGS=" + args, "HOME=" + t.TempDir()}
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	cloud := map[string]string{phala.EnvAPIKey: sb.Server.APIKey(), "PHALA_CLOUD_API_PREFIX": sb.Server.URL()}
+	cloud := sb.CloudEnv()
 	chainArgs := fmt.Sprintf(" -node node-b -chain-id %d -rpc-url %s", cfg.chainID, cfg.rpcURL)
 
 	// Without PRIVATE_KEY nothing is sent anywhere.
-	out, err := runMain(cloud, "-source "+cfg.source+chainArgs)
+	out, err := mainrun.Run(ctx, t, cloud, strings.Fields("-source "+cfg.source+chainArgs)...)
 	require.Error(t, err, "%s", out)
 	assert.Contains(t, out, "set PRIVATE_KEY")
 	assert.NotContains(t, out, "in-process emulator")
@@ -131,7 +114,7 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 	for k, v := range cloud {
 		env[k] = v
 	}
-	out, err = runMain(env, strings.TrimSpace(chainArgs))
+	out, err = mainrun.Run(ctx, t, env, strings.Fields(chainArgs)...)
 	require.NoError(t, err, "%s", out)
 	assert.NotContains(t, out, "in-process emulator")
 	assert.NotContains(t, out, cfg.privateKey)

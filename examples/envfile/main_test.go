@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/phalaforge/phala-go/examples/internal/mainrun"
 	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 )
 
@@ -58,14 +57,7 @@ func TestRunRefusesNamesTheAppDrops(t *testing.T) {
 
 // TestMain lets TestMainUsesTheConfiguredAPI run this example's main in a
 // child process (the test binary itself), as `go run ./examples/envfile` would.
-func TestMain(m *testing.M) {
-	if os.Getenv("EXAMPLE_RUN_MAIN") == "1" {
-		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("EXAMPLE_ARGS"))...)
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { mainrun.Dispatch(m, main) }
 
 // TestMainUsesTheConfiguredAPI runs main without an account (the bundled
 // example.env against the in-process emulator) and with PHALA_CLOUD_API_KEY,
@@ -81,21 +73,14 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 	envPath := filepath.Join(t.TempDir(), "prod.env")
 	require.NoError(t, os.WriteFile(envPath, []byte("GREETING=from the cloud test\n"), 0o600))
 
-	runMain := func(env []string, args string) string {
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-		cmd.Env = append([]string{"EXAMPLE_RUN_MAIN=1", "EXAMPLE_ARGS=" + args, "HOME=" + t.TempDir()}, env...)
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		return string(out)
-	}
-
-	out := runMain(nil, "")
+	out, err := mainrun.Run(ctx, t, nil)
+	require.NoError(t, err, "%s", out)
 	assert.Contains(t, out, "running against the in-process emulator")
 	assert.Contains(t, out, "  GREETING=hello from the replica\n", "the bundled example.env")
 	assert.Empty(t, sb.Server.Replicas())
 
-	out = runMain([]string{"PHALA_CLOUD_API_KEY=" + sb.Server.APIKey(), "PHALA_CLOUD_API_PREFIX=" + sb.Server.URL()},
-		"-source "+src.VMUUID+" -node node-b -env-file "+envPath)
+	out, err = mainrun.Run(ctx, t, sb.CloudEnv(), "-source", src.VMUUID, "-node", "node-b", "-env-file", envPath)
+	require.NoError(t, err, "%s", out)
 	assert.NotContains(t, out, "in-process emulator")
 	reps := sb.Server.Replicas()
 	require.Len(t, reps, 1)

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/examples/internal/mainrun"
 	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 	"github.com/phalaforge/phala-go/onchain"
 )
@@ -85,14 +83,7 @@ func TestRunInTwoSteps(t *testing.T) {
 // TestMain lets TestMainUsesTheConfiguredAPI run this example's main in a
 // child process (the test binary itself), as `go run ./examples/multisig`
 // would.
-func TestMain(m *testing.M) {
-	if os.Getenv("EXAMPLE_RUN_MAIN") == "1" {
-		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("EXAMPLE_ARGS"))...)
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { mainrun.Dispatch(m, main) }
 
 // TestMainUsesTheConfiguredAPI runs main's two real-world steps with
 // PHALA_CLOUD_API_KEY and PHALA_CLOUD_API_PREFIX naming an emulator that
@@ -111,19 +102,14 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 	require.NoError(t, err)
 	dir := t.TempDir()
 
-	runMain := func(args string) string {
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-		cmd.Env = []string{
-			"EXAMPLE_RUN_MAIN=1", "EXAMPLE_ARGS=" + args, "HOME=" + t.TempDir(),
-			phala.EnvAPIKey + "=" + sb.Server.APIKey(), "PHALA_CLOUD_API_PREFIX=" + sb.Server.URL(),
-		}
-		out, err := cmd.CombinedOutput()
+	runMain := func(args ...string) string {
+		out, err := mainrun.Run(ctx, t, sb.CloudEnv(), args...)
 		require.NoError(t, err, "%s", out)
-		return string(out)
+		return out
 	}
 
 	// 1. Prepare: nothing is created yet.
-	out := runMain("-source " + src.VMUUID + " -node node-b -dir " + dir)
+	out := runMain("-source", src.VMUUID, "-node", "node-b", "-dir", dir)
 	assert.NotContains(t, out, "in-process emulator")
 	assert.Contains(t, out, "Wrote safe-batch.json (2 calls) and prepared.json.")
 	assert.Contains(t, out, "-dir "+dir+" -commit <tx hash>")
@@ -150,7 +136,7 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 	}
 
 	// 3. Commit from the saved file, without -source.
-	out = runMain("-dir " + dir + " -commit " + last)
+	out = runMain("-dir", dir, "-commit", last)
 	assert.NotContains(t, out, "in-process emulator")
 	reps := sb.Server.Replicas()
 	require.Len(t, reps, 1)

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"strings"
+	"maps"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/examples/internal/mainrun"
 	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 	"github.com/phalaforge/phala-go/phalatest"
 )
@@ -62,14 +61,7 @@ func TestRunPartialFailure(t *testing.T) {
 // TestMain lets TestMainUsesTheConfiguredAPI run this example's main in a
 // child process (the test binary itself), as `go run ./examples/scale`
 // would.
-func TestMain(m *testing.M) {
-	if os.Getenv("EXAMPLE_RUN_MAIN") == "1" {
-		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("EXAMPLE_ARGS"))...)
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { mainrun.Dispatch(m, main) }
 
 // TestMainUsesTheConfiguredAPI runs main with PHALA_CLOUD_API_KEY,
 // PHALA_CLOUD_API_PREFIX (an emulator standing in for Phala Cloud) and a
@@ -85,22 +77,18 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 
 	tests := []struct {
 		name string
-		env  []string
-		args string
+		env  map[string]string
+		args []string
 	}{
-		{"-source", nil, "-source " + src.VMUUID + " -n 2 -node node-b"},
-		{"PHALA_SOURCE_CVM", []string{"PHALA_SOURCE_CVM=" + src.VMUUID}, "-n 2 -node node-b"},
+		{"-source", nil, []string{"-source", src.VMUUID, "-n", "2", "-node", "node-b"}},
+		{"PHALA_SOURCE_CVM", map[string]string{"PHALA_SOURCE_CVM": src.VMUUID}, []string{"-n", "2", "-node", "node-b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(sb.Server.Replicas())
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			cmd.Env = append([]string{
-				"EXAMPLE_RUN_MAIN=1", "EXAMPLE_ARGS=" + tt.args, "HOME=" + t.TempDir(),
-				phala.EnvAPIKey + "=" + sb.Server.APIKey(), "PHALA_CLOUD_API_PREFIX=" + sb.Server.URL(),
-			}, tt.env...)
-			b, err := cmd.CombinedOutput()
-			out := string(b)
+			env := sb.CloudEnv()
+			maps.Copy(env, tt.env)
+			out, err := mainrun.Run(ctx, t, env, tt.args...)
 			require.NoError(t, err, "%s", out)
 
 			assert.NotContains(t, out, "in-process emulator")

@@ -3,16 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/examples/internal/mainrun"
 	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 )
 
@@ -55,14 +52,7 @@ func TestEmulatorConfig(t *testing.T) {
 
 // TestMain lets TestMainChoosesTheAPI run this example's main in a child
 // process (the test binary itself), as `go run ./examples/simple` would.
-func TestMain(m *testing.M) {
-	if os.Getenv("EXAMPLE_RUN_MAIN") == "1" {
-		os.Args = append([]string{os.Args[0]}, strings.Fields(os.Getenv("EXAMPLE_ARGS"))...)
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { mainrun.Dispatch(m, main) }
 
 // TestMainChoosesTheAPI checks main's choice: the in-process emulator
 // without PHALA_CLOUD_API_KEY or -source, and the API named by
@@ -76,33 +66,24 @@ func TestMainChoosesTheAPI(t *testing.T) {
 	defer sb.Close()
 	src := sb.CloudApp("web", nil, nil)
 
-	runMain := func(env map[string]string, args string) string {
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-		cmd.Env = []string{"EXAMPLE_RUN_MAIN=1", "EXAMPLE_ARGS=" + args, "HOME=" + t.TempDir()}
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		return string(out)
-	}
-	cloud := map[string]string{phala.EnvAPIKey: sb.Server.APIKey(), "PHALA_CLOUD_API_PREFIX": sb.Server.URL()}
+	cloud := sb.CloudEnv()
 
 	tests := []struct {
 		name         string
 		env          map[string]string
-		args         string
+		args         []string
 		wantEmulator bool
 	}{
-		{"no key, no source", nil, "", true},
-		{"source without key", nil, "-source " + src.VMUUID, true},
-		{"key without source", cloud, "", true},
-		{"key and source", cloud, "-source " + src.VMUUID + " -node node-b", false},
+		{"no key, no source", nil, nil, true},
+		{"source without key", nil, []string{"-source", src.VMUUID}, true},
+		{"key without source", cloud, nil, true},
+		{"key and source", cloud, []string{"-source", src.VMUUID, "-node", "node-b"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(sb.Server.Replicas())
-			out := runMain(tt.env, tt.args)
+			out, err := mainrun.Run(ctx, t, tt.env, tt.args...)
+			require.NoError(t, err, "%s", out)
 			assert.Contains(t, out, "Created replica ")
 			if tt.wantEmulator {
 				assert.Contains(t, out, "running against the in-process emulator")

@@ -56,6 +56,12 @@ func (sb *Sandbox) Client() (*phala.Client, error) {
 	return phala.NewClient(phala.WithAPIKey(sb.Server.APIKey()), phala.WithBaseURL(sb.Server.URL()))
 }
 
+// CloudEnv returns the environment that points a program at the emulator
+// as if it were Phala Cloud: PHALA_CLOUD_API_KEY and PHALA_CLOUD_API_PREFIX.
+func (sb *Sandbox) CloudEnv() map[string]string {
+	return map[string]string{phala.EnvAPIKey: sb.Server.APIKey(), phala.EnvAPIPrefix: sb.Server.URL()}
+}
+
 // CloudApp seeds an app on Cloud KMS whose compose file allows allowedEnvs,
 // with one running CVM on node-a started with env, and returns the CVM.
 func (sb *Sandbox) CloudApp(name string, allowedEnvs []string, env []envcrypt.EnvVar) phalatest.CVM {
