@@ -77,9 +77,11 @@ func (r *PublicKeyResponse) UnmarshalJSON(data []byte) error {
 }
 
 // ParseAppID parses an app id: 40 hex digits, optionally prefixed with 0x, 0X or
-// app_.
+// app_, with surrounding white space ignored (as onchain.ParseAppAddress does: the
+// two accept the same inputs and read the same 20 bytes from them).
 func ParseAppID(s string) ([20]byte, error) {
 	var id [20]byte
+	s = strings.TrimSpace(s)
 	h := strings.TrimPrefix(s, "app_")
 	if len(h) == len(s) {
 		h = trim0x(s)

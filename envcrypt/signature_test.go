@@ -303,6 +303,7 @@ func TestParseAppID(t *testing.T) {
 	want := [20]byte{0xab, 0xcd}
 	for _, s := range []string{
 		"abcd" + strings.Repeat("0", 36), "0xABCD" + strings.Repeat("0", 36), "app_abcd" + strings.Repeat("0", 36),
+		" app_abcd" + strings.Repeat("0", 36) + "\n", // pasted with white space, as onchain.ParseAppAddress allows
 	} {
 		got, err := envcrypt.ParseAppID(s)
 		require.NoError(t, err, s)

@@ -61,7 +61,7 @@ func parseHash32(what, s string) (common.Hash, error) {
 func ParseAppAddress(s string) (common.Address, error) {
 	t := strings.TrimSpace(s)
 	if rest, ok := strings.CutPrefix(t, "app_"); ok {
-		if has0x(rest) {
+		if has0x(rest) || strings.TrimSpace(rest) != rest {
 			return common.Address{}, &HexError{What: "app id", Input: s, Reason: "app_ must be followed by 40 hex digits without 0x"}
 		}
 		t = rest

@@ -63,6 +63,7 @@ func TestParseAppAddress(t *testing.T) {
 		{"0X", "0X" + digits, ""},
 		{"app_ prefix", "app_" + digits, ""},
 		{"app_ with 0x", "app_0x" + digits, "without 0x"},
+		{"app_ then white space", "app_ " + digits, "without 0x"},
 		{"empty", "", "empty"},
 		{"app_ only", "app_", "empty"},
 		{"hash length", "0x" + digits + "000000000000000000000000", "want 40"},
