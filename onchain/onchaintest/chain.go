@@ -294,7 +294,10 @@ func (c *Chain) Transactor(i int) *bind.TransactOpts {
 
 // Mine makes sure txs are mined (committing a block unless the chain
 // auto-commits) and returns their receipts. A reverted transaction is an
-// error.
+// error. It returns only once the chain's head holds every receipt's block,
+// so a call or gas estimate at the latest block sees the transactions'
+// effects: go-ethereum makes a receipt readable a moment before it moves
+// the head, and a gas estimate made in that window is too low.
 func (c *Chain) Mine(ctx context.Context, txs ...*types.Transaction) ([]*types.Receipt, error) {
 	if c.stop == nil {
 		c.Commit()
@@ -319,7 +322,10 @@ func (c *Chain) waitReceipt(ctx context.Context, h common.Hash) (*types.Receipt,
 	for {
 		r, err := c.Client.TransactionReceipt(ctx, h)
 		if err == nil {
-			return r, nil
+			head, err := c.Client.BlockNumber(ctx)
+			if err == nil && r.BlockNumber != nil && head >= r.BlockNumber.Uint64() {
+				return r, nil
+			}
 		}
 		select {
 		case <-ctx.Done():
