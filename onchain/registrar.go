@@ -203,7 +203,7 @@ func (r *Registrar) EnsureRegistered(ctx context.Context, prereq *ErrOnchainPrer
 		reg.Block = max(reg.Block, rc.BlockNumber.Uint64())
 	}
 
-	after, err := r.status(ctx, app, deviceID, composeHash, &reg.Block)
+	after, err := r.reread(ctx, app, deviceID, composeHash, reg.Block)
 	if err != nil {
 		return reg, fmt.Errorf("onchain: re-reading the contract after registration: %w", err)
 	}
@@ -217,6 +217,26 @@ func (r *Registrar) EnsureRegistered(ctx context.Context, prereq *ErrOnchainPrer
 func (r *Registrar) emit(e Event) {
 	if r.opts.progress != nil {
 		r.opts.progress(e)
+	}
+}
+
+// reread reads the contract at the receipts' block. A node behind a load balancer
+// may serve the receipt before it has that block ("header not found"), so a failed
+// read is retried every poll interval for up to the receipt timeout; the last error
+// is returned after that.
+func (r *Registrar) reread(ctx context.Context, app common.Address, deviceID, composeHash common.Hash, block uint64) (*AppStatus, error) {
+	deadline := time.Now().Add(r.opts.receiptTimeout)
+	for {
+		st, err := r.status(ctx, app, deviceID, composeHash, &block)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return st, err
+		}
+		r.log.DebugContext(ctx, "onchain: re-read failed, retrying", "block", block, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(r.opts.pollInterval):
+		}
 	}
 }
 

@@ -559,6 +559,71 @@ func TestEnsureRegisteredRereadsStateAtReceiptBlock(t *testing.T) {
 	assert.True(t, st.IsAllowed)
 }
 
+// missingBlock is the simulated chain's client failing contract reads at a
+// given block the first n times, as a node behind a load balancer does when it
+// has not imported the block its neighbour served the receipt from.
+type missingBlock struct {
+	Backend
+	mu     sync.Mutex
+	armed  bool
+	left   int
+	failed int
+}
+
+func (b *missingBlock) CallContract(ctx context.Context, msg ethereum.CallMsg, block *big.Int) ([]byte, error) {
+	b.mu.Lock()
+	fail := b.armed && block != nil && b.left > 0
+	if fail {
+		b.left--
+		b.failed++
+	}
+	b.mu.Unlock()
+	if fail {
+		return nil, errors.New("header not found")
+	}
+	return b.Backend.CallContract(ctx, msg, block)
+}
+
+func TestEnsureRegisteredRereadWaitsForALaggingNode(t *testing.T) {
+	tests := []struct {
+		name     string
+		failures int
+		wantErr  bool
+	}{
+		{"node catches up", 3, false},
+		{"node never catches up", 1 << 30, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			chain := newChain(t, onchaintest.WithAutoCommit(5*time.Millisecond))
+			ctx := testCtx(t)
+			app := deployApp(t, chain, onchaintest.AppConfig{})
+			backend := &missingBlock{Backend: chain.Client, left: tt.failures}
+			progress := func(e Event) {
+				if e.Kind == EventMined {
+					backend.mu.Lock()
+					backend.armed = true
+					backend.mu.Unlock()
+				}
+			}
+			r, err := NewRegistrar(backend, chain.Transactor(0), WithPollInterval(5*time.Millisecond),
+				WithReceiptTimeout(300*time.Millisecond), WithProgress(progress))
+			require.NoError(t, err)
+
+			reg, err := r.EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+			require.NotNil(t, reg)
+			assert.NotEqual(t, common.Hash{}, reg.ComposeHashTx, "the transactions were sent either way")
+			if tt.wantErr {
+				require.ErrorContains(t, err, "re-reading the contract after registration")
+				require.ErrorContains(t, err, "header not found")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.failures, backend.failed, "every failed read was retried")
+		})
+	}
+}
+
 // The balance check uses the estimated cost of the missing writes, not a
 // fixed amount such as the CLI's 0.001 ETH: an owner holding less than that
 // but enough for the estimate registers.
