@@ -156,7 +156,10 @@
 // An HTTP 465 payload is never handed out or signed unchecked: its app_id must be
 // the source's app, its compose_hash the source's (or the requested one) and its
 // KMS chain the source's; otherwise the call fails with a [*PayloadMismatchError]
-// and nothing is registered.
+// and nothing is registered. A 465 whose body cannot be read (truncated, oversized,
+// not JSON) or that names no commit token fails the same way before anything is
+// signed, with the [*APIError] (wrapping [ErrUnexpectedBody] or
+// [ErrResponseTooLarge]) or [onchain.ErrMalformedPrerequisite].
 //
 // An on-chain KMS's env encryption key is used only after its signature verifies
 // against a KMS root key the API cannot forge: one pinned with

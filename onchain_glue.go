@@ -95,6 +95,10 @@ func is465(e *APIError) bool {
 // prerequisiteFrom builds the *ErrOnchainPrerequisite of a 465 answer, with Cause
 // set to it.
 func prerequisiteFrom(apiErr *APIError) (*ErrOnchainPrerequisite, error) {
+	if apiErr.cause != nil {
+		// Truncated, oversized or not JSON: nothing in it can be checked or signed.
+		return nil, fmt.Errorf("phala: unusable HTTP 465 answer, nothing was signed: %w", apiErr)
+	}
 	details := make(map[string]json.RawMessage, len(apiErr.Details))
 	for _, d := range apiErr.Details {
 		if d.Field == "" {
@@ -109,6 +113,10 @@ func prerequisiteFrom(apiErr *APIError) (*ErrOnchainPrerequisite, error) {
 	pre, err := onchain.PrerequisiteFromDetails(details)
 	if err != nil {
 		return nil, fmt.Errorf("phala: unusable HTTP 465 payload: %w (%w)", err, apiErr)
+	}
+	if pre.CommitToken == "" {
+		return nil, fmt.Errorf("phala: unusable HTTP 465 payload: %w: no commit_token, so the prepared replica could never be committed (%w)",
+			onchain.ErrMalformedPrerequisite, apiErr)
 	}
 	pre.Cause = apiErr
 	return pre, nil

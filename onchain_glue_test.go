@@ -109,6 +109,40 @@ func TestPrerequisiteFromAPIError(t *testing.T) {
 	assert.Empty(t, pre.DeviceID)
 	assert.Same(t, apiErr, pre.Cause)
 
-	_, err = prerequisiteFrom(&APIError{StatusCode: 465, Details: []ErrorDetail{{Field: "kms_info", Value: json.RawMessage(`"text"`)}}})
+	_, err = prerequisiteFrom(&APIError{StatusCode: 465, Details: []ErrorDetail{
+		{Field: "commit_token", Value: json.RawMessage(`"t"`)}, {Field: "kms_info", Value: json.RawMessage(`"text"`)},
+	}})
 	require.ErrorIs(t, err, onchain.ErrMalformedPrerequisite)
+}
+
+// A 465 answer that cannot be read or names no commit token is an error that
+// says so, never a prerequisite to sign or a mismatch with the source.
+func TestPrerequisiteFromUnusable465(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		apiErr  *APIError
+		wantIs  error
+		wantMsg string
+	}{
+		{"truncated body", &APIError{StatusCode: 465, Message: "HTTP 465", cause: ErrUnexpectedBody}, ErrUnexpectedBody, "unusable HTTP 465 answer"},
+		{"oversized body", &APIError{StatusCode: 465, Message: "HTTP 465", cause: ErrResponseTooLarge}, ErrResponseTooLarge, "unusable HTTP 465 answer"},
+		{"no commit token", &APIError{StatusCode: 465, Code: CodeHashRegistrationRequired, Details: []ErrorDetail{
+			{Field: "compose_hash", Value: json.RawMessage(`"` + hashA + `"`)},
+		}}, onchain.ErrMalformedPrerequisite, "no commit_token"},
+		{"empty commit token", &APIError{StatusCode: 465, Details: []ErrorDetail{
+			{Field: "commit_token", Value: json.RawMessage(`"  "`)},
+		}}, onchain.ErrMalformedPrerequisite, "no commit_token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pre, err := prerequisiteFrom(tt.apiErr)
+			require.Nil(t, pre)
+			require.ErrorIs(t, err, tt.wantIs)
+			assert.ErrorContains(t, err, tt.wantMsg)
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr, "the answer stays reachable")
+			assert.NotErrorIs(t, err, ErrPayloadMismatch)
+		})
+	}
 }
