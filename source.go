@@ -358,6 +358,28 @@ func (c *Client) resolveNode(ctx context.Context, n nodeRef) (*int64, error) {
 	}
 }
 
+// GetCVM returns the CVM that id names: GET /cvms/{id}. id is what users type for a
+// source: a vm_uuid (dashes optional), an app id (app_<40 hex>, 0x<40 hex> or 40 hex)
+// of an app with one CVM, or a unique CVM name. An app id naming several CVMs is the
+// API's ERR-03-010 (matching [ErrMultipleCVMsMatch]; [Client.ListReplicas] lists
+// them), a name shared by several CVMs its ERR-03-002 ([ErrMultipleCVMsSameName]).
+// A CVM whose answer carries no valid vm_uuid is an error wrapping
+// [ErrUnexpectedBody]: nothing could address it.
+func (c *Client) GetCVM(ctx context.Context, id string) (*CVM, error) {
+	src, err := parseSource(id)
+	if err != nil {
+		return nil, err
+	}
+	cvm, err := c.getCVM(ctx, src.id)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := canonicalUUID(cvm.VMUUID); !ok {
+		return nil, fmt.Errorf("phala: CVM %q has no valid vm_uuid (%q): %w", oneLine(src.id, 80), oneLine(cvm.VMUUID, 80), ErrUnexpectedBody)
+	}
+	return cvm, nil
+}
+
 // getCVM fetches GET /cvms/{id}; id is a path segment (escaped here).
 func (c *Client) getCVM(ctx context.Context, id string) (*CVM, error) {
 	var cvm CVM

@@ -128,3 +128,66 @@ func TestReplicateByNameRecoversFromMultipleLiveComposeHashes(t *testing.T) {
 	assertCall(t, calls[1], "POST /cvms/"+srcUUID+"/replicas", "", `{}`)
 	assertCall(t, calls[2], "POST /cvms/"+srcUUID+"/replicas", "", `{"compose_hash":"0x`+strings.ToUpper(hashB)+`"}`) // the instance's own hash, verbatim as the API gave it
 }
+
+// TestGetCVM: every form of source a user types is one GET /cvms/{id} with the
+// canonical id; the API's errors keep their sentinels; an answer without a usable
+// vm_uuid is refused; an id that cannot go into a path sends nothing.
+func TestGetCVM(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		id       string
+		answer   func(w http.ResponseWriter)
+		wantPath string
+		wantUUID string
+		wantIs   error
+	}{
+		{"vm_uuid without dashes", strings.ReplaceAll(srcUUID, "-", ""), nil, "/cvms/" + srcUUID, srcUUID, nil},
+		{"app id with 0x", "0x" + appHexID, nil, "/cvms/app_" + appHexID, srcUUID, nil},
+		{"name", "web 1", nil, "/cvms/web%201", srcUUID, nil},
+		{"app with several CVMs", "app_" + appHexID, func(w http.ResponseWriter) {
+			apiError(w, http.StatusConflict, "ERR-03-010", "Identifier matches multiple CVMs")
+		}, "/cvms/app_" + appHexID, "", ErrMultipleCVMsMatch},
+		{"name shared by several CVMs", "web", func(w http.ResponseWriter) {
+			apiError(w, http.StatusConflict, "ERR-03-002", "Multiple CVMs have this name")
+		}, "/cvms/web", "", ErrMultipleCVMsSameName},
+		{"answer without vm_uuid", "web", func(w http.ResponseWriter) {
+			writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, hashA, func(o map[string]any) { o["vm_uuid"] = "not-a-uuid" })))
+		}, "/cvms/web", "", ErrUnexpectedBody},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t)
+			var path atomic.Value
+			mux.HandleFunc("GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request) {
+				path.Store(r.URL.EscapedPath())
+				if tt.answer != nil {
+					tt.answer(w)
+					return
+				}
+				writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, hashA)))
+			})
+			cvm, err := c.GetCVM(context.Background(), tt.id)
+			assert.Equal(t, tt.wantPath, path.Load(), "one GET with the canonical id")
+			if tt.wantIs != nil {
+				require.ErrorIs(t, err, tt.wantIs)
+				assert.Nil(t, cvm)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantUUID, cvm.VMUUID)
+			assert.Equal(t, hashA, cvm.ComposeHash)
+		})
+	}
+
+	c, mux, _ := setup(t)
+	var n atomic.Int64
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { n.Add(1) })
+	for _, bad := range []string{"", "a/b", "../x", "x?y"} {
+		_, err := c.GetCVM(context.Background(), bad)
+		var invalid *InvalidArgumentError
+		require.ErrorAs(t, err, &invalid, "%q", bad)
+	}
+	assert.Zero(t, n.Load(), "nothing sent for an unusable id")
+}

@@ -336,10 +336,19 @@ func TestCLICommitWithFlags(t *testing.T) {
 		assert.Equal(t, "ERR-01-006", e["code"])
 		assert.Equal(t, float64(466), e["status"])
 	})
-	t.Run("name cannot be resolved for commit", func(t *testing.T) {
-		res := runBin(t, envFor(sb, nil), "my-cvm", "--commit", "--token", "t", "--compose-hash", hash)
-		assert.Equal(t, exitUsage, res.code)
-		assert.Contains(t, res.stderr, "--prepared-file")
+	t.Run("name resolved with GET /cvms/{name}, as the official CLI does", func(t *testing.T) {
+		doc := prepare(t)
+		sb.srv.ResetRequests()
+		res := runBin(t, envFor(sb, nil), sb.safeCVM.Name, "--commit", "--token", doc["commitToken"].(string), "--compose-hash", hash)
+		require.Equal(t, exitOK, res.code, res.stderr)
+		assert.Equal(t, []string{"GET /cvms/" + sb.safeCVM.Name, "POST " + commitPath(src)}, calls(sb.srv)[:2])
+	})
+	t.Run("unknown name", func(t *testing.T) {
+		sb.srv.ResetRequests()
+		res := runBin(t, envFor(sb, nil), "no-such-cvm", "--commit", "--token", "t", "--compose-hash", hash)
+		assert.Equal(t, exitAPI, res.code)
+		assert.Contains(t, res.stderr, "✗ Failed to commit CVM replica")
+		assert.Equal(t, []string{"GET /cvms/no-such-cvm"}, calls(sb.srv), "nothing is committed")
 	})
 	t.Run("prepared file that is not one", func(t *testing.T) {
 		bad := filepath.Join(dir, "bad.json")

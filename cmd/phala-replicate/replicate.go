@@ -555,7 +555,8 @@ func loadPrepared(path string) (*phala.PreparedReplica, error) {
 
 // commitSource finds the source vm_uuid of a commit given by flags. The
 // commit token is bound to the CVM the replica was prepared from: a UUID
-// is used as is; an app id is resolved among the app's instances by the
+// is used as is; a CVM name is looked up with GET /cvms/{name}, as the
+// official CLI does; an app id is resolved among the app's instances by the
 // compose hash, and must name exactly one.
 func (c *command) commitSource(ctx context.Context) (string, error) {
 	src := c.o.source
@@ -563,7 +564,11 @@ func (c *command) commitSource(ctx context.Context) (string, error) {
 		return src, nil
 	}
 	if !isAppID(src) {
-		return "", usagef("with --commit, <cvm-id> must be the source CVM's UUID (as printed by --prepare-only) or its app ID, got %q; or use --prepared-file", src)
+		cvm, err := c.client.GetCVM(ctx, src)
+		if err != nil {
+			return "", err
+		}
+		return cvm.VMUUID, nil
 	}
 	list, err := c.client.ListReplicas(ctx, src)
 	if err != nil {
