@@ -110,8 +110,8 @@
 //
 // [Client.Scale] creates several replicas with bounded concurrency and reports each
 // outcome; [Client.WaitForReplica] polls a replica until it runs or fails;
-// [Client.ListReplicas] lists an app's instances; [Client.EncryptEnv] encrypts
-// variables to an app's verified env key.
+// [Client.ListReplicas] lists an app's instances; [Client.GetCVM] reads the CVM a
+// source names; [Client.EncryptEnv] encrypts variables to an app's verified env key.
 //
 // A source is a vm_uuid (dashes optional, any UUID version; normalised to the
 // lowercase dashed form, which is what the API returns in vm_uuid and what is sent
@@ -144,6 +144,7 @@
 //	                                                 replicate workflows
 //	WaitForReplica                                   GET /cvms/{vm_uuid} per poll
 //	ListReplicas                                     GET /apps/{app_id}/cvms              1
+//	GetCVM                                           GET /cvms/{id}                       1
 //	EncryptEnv                                       GET /cvms/{id} (+ the Env lines above)
 //
 // No POST is ever resent once it may have reached the server: a lost answer gives an
