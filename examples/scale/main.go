@@ -101,6 +101,7 @@ func main() {
 	source := flag.String("source", os.Getenv("PHALA_SOURCE_CVM"), "CVM to replicate: UUID, app ID or name (default $PHALA_SOURCE_CVM)")
 	node := flag.String("node", "", "target node ID or name (default: Phala Cloud chooses)")
 	n := flag.Int("n", 3, "number of replicas")
+	poll := flag.Duration("poll", 0, "how often to check each replica's status (default: the SDK's, 5s)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -121,7 +122,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := run(ctx, os.Stdout, config{client: client, source: *source, node: *node, n: *n}); err != nil {
+	if err := run(ctx, os.Stdout, config{client: client, source: *source, node: *node, n: *n, pollInterval: *poll}); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -80,8 +80,8 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 		env  map[string]string
 		args []string
 	}{
-		{"-source", nil, []string{"-source", src.VMUUID, "-n", "2", "-node", "node-b"}},
-		{"PHALA_SOURCE_CVM", map[string]string{"PHALA_SOURCE_CVM": src.VMUUID}, []string{"-n", "2", "-node", "node-b"}},
+		{"-source", nil, []string{"-source", src.VMUUID, "-n", "2", "-node", "node-b", "-poll", "50ms"}},
+		{"PHALA_SOURCE_CVM", map[string]string{"PHALA_SOURCE_CVM": src.VMUUID}, []string{"-n", "2", "-node", "node-b", "-poll", "50ms"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
