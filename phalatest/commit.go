@@ -139,12 +139,14 @@ func (s *Server) verifyOnchain(ctx context.Context, tok *commitToken, txHash str
 		return newError(StatusTxVerificationFailed, CodeTxVerificationFailed, "Cannot verify on chain %d: the server has no RPC for it", a.ChainID).
 			with("chain_id", a.ChainID)
 	}
+	var txBlock uint64
 	if txHash != "" && txHash != onchain.AlreadyRegistered {
-		if aerr := s.verifyTx(ctx, backend, a, txHash, tok.node.DeviceID, tok.composeHash); aerr != nil {
+		var aerr *apiError
+		if txBlock, aerr = s.verifyTx(ctx, backend, a, txHash, tok.node.DeviceID, tok.composeHash); aerr != nil {
 			return aerr
 		}
 	}
-	st, err := s.readStatus(ctx, a, tok.node.DeviceID, tok.composeHash)
+	st, err := s.readStatus(ctx, a, tok.node.DeviceID, tok.composeHash, txBlock)
 	if err != nil {
 		return newError(StatusTxVerificationFailed, CodeTxVerificationFailed, "Cannot read the DstackApp contract %s on chain %d", a.address().Hex(), a.ChainID).
 			with("app_id", a.ID).with("error", errorText(err))

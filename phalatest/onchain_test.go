@@ -3,6 +3,7 @@ package phalatest_test
 import (
 	"context"
 	"encoding/json"
+	"math/big"
 	"net/http"
 	"strings"
 	"testing"
@@ -41,6 +42,13 @@ var appCompose = phalatest.Compose{Name: "chain-app", AllowedEnvs: []string{"API
 
 func newChainFixture(t *testing.T, cfg onchaintest.AppConfig, opts ...phalatest.Option) *chainFixture {
 	t.Helper()
+	return newChainFixtureVia(t, cfg, nil, opts...)
+}
+
+// newChainFixtureVia is newChainFixture with the server reading the chain
+// through via(chain) instead of the chain's own client.
+func newChainFixtureVia(t *testing.T, cfg onchaintest.AppConfig, via func(*onchaintest.Chain) phalatest.ChainBackend, opts ...phalatest.Option) *chainFixture {
+	t.Helper()
 	ctx := context.Background()
 	chain := onchaintest.NewChain()
 	t.Cleanup(func() { _ = chain.Close() })
@@ -52,7 +60,11 @@ func newChainFixture(t *testing.T, cfg onchaintest.AppConfig, opts ...phalatest.
 	appAddr, err := chain.DeployDstackApp(ctx, owner, cfg)
 	require.NoError(t, err)
 
-	srv := newServer(t, append([]phalatest.Option{phalatest.WithChain(chain.Client, onchaintest.ChainID), phalatest.WithKMSRootKey(root)}, opts...)...)
+	var backend phalatest.ChainBackend = chain.Client
+	if via != nil {
+		backend = via(chain)
+	}
+	srv := newServer(t, append([]phalatest.Option{phalatest.WithChain(backend, onchaintest.ChainID), phalatest.WithKMSRootKey(root)}, opts...)...)
 	node := srv.AddNode(phalatest.Node{Name: "tdx-1"})
 	app := srv.AddApp(phalatest.App{
 		ID: appAddr.Hex(), Name: "chain-app", KMS: phalatest.KMSBase, ChainID: onchaintest.ChainID,
@@ -239,6 +251,52 @@ func TestOnchainCommitTxVerification(t *testing.T) {
 	// the failed attempts.
 	r := f.commit(t, pre.CommitToken, pre.ComposeHash, deviceTx.Hex())
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+}
+
+// laggingHead is a chain client whose latest header is one block behind, as
+// go-ethereum's is for a moment after it indexed a new block's receipts.
+type laggingHead struct{ *onchaintest.Chain }
+
+func (b laggingHead) HeaderByNumber(ctx context.Context, n *big.Int) (*types.Header, error) {
+	if n == nil {
+		head, err := b.Client.BlockNumber(ctx)
+		if err != nil {
+			return nil, err
+		}
+		n = new(big.Int).SetUint64(head - 1)
+	}
+	return b.Client.HeaderByNumber(ctx, n)
+}
+
+func (b laggingHead) CallContract(ctx context.Context, msg ethereum.CallMsg, n *big.Int) ([]byte, error) {
+	return b.Client.CallContract(ctx, msg, n)
+}
+
+func (b laggingHead) CodeAt(ctx context.Context, a common.Address, n *big.Int) ([]byte, error) {
+	return b.Client.CodeAt(ctx, a, n)
+}
+
+func (b laggingHead) TransactionReceipt(ctx context.Context, h common.Hash) (*types.Receipt, error) {
+	return b.Client.TransactionReceipt(ctx, h)
+}
+
+// A commit whose transaction the node already has a receipt for is checked at
+// least at that transaction's block, even while the node's head trails it; with
+// already-registered there is no such block to go by, so the trailing head
+// answers 468 (nothing is created, and the client retries).
+func TestOnchainCommitReadsAtTheTransactionsBlock(t *testing.T) {
+	f := newChainFixtureVia(t, onchaintest.AppConfig{}, func(c *onchaintest.Chain) phalatest.ChainBackend { return laggingHead{c} })
+	pre := f.prepare(t, nil)
+	f.addComposeHash(t)
+	deviceTx := f.addDevice(t) // the newest block: the trailing head does not show it
+
+	r := f.commit(t, pre.CommitToken, pre.ComposeHash, onchain.AlreadyRegistered)
+	require.Equal(t, 468, r.Status, "%s", r.Raw)
+	assert.Equal(t, f.node.DeviceID, r.details(t)["device_id"])
+
+	r = f.commit(t, pre.CommitToken, pre.ComposeHash, deviceTx.Hex())
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	assert.Len(t, f.srv.Replicas(), 1)
 }
 
 func TestOnchainAlreadyAllowed(t *testing.T) {

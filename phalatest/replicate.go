@@ -64,7 +64,7 @@ func (s *Server) replicate(req *apiRequest, cvmID, appID string) (int, any, erro
 	s.mu.Unlock()
 
 	// Read the contract without holding the lock.
-	st, err := s.readStatus(req.r.Context(), a, p.node.DeviceID, p.composeHash)
+	st, err := s.readStatus(req.r.Context(), a, p.node.DeviceID, p.composeHash, 0)
 	if err != nil {
 		s.log.Warn("phalatest: cannot read the DstackApp contract; answering 465 without onchain_status",
 			"app_id", a.ID, "chain_id", a.ChainID, "error", err)
