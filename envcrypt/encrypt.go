@@ -83,6 +83,12 @@ func Encrypt(recipientPublicKey string, env []EnvVar, opts ...Option) (string, e
 // JSON document). A 0x prefix on blob is accepted. Blobs above [MaxBlobSize] bytes are
 // refused as a CVM refuses them.
 //
+// AES-GCM authenticates the IV and the ciphertext; the ephemeral public key is
+// authenticated only through the shared secret it yields. X25519 ignores the top bit
+// of a public key's last byte (RFC 7748 §5), so a blob and its copy with that bit
+// flipped decrypt alike, in a CVM as here. Nothing else can be changed without the
+// decryption failing. [Encrypt] always writes the bit clear.
+//
 // The plaintext holds secrets: clear it when done.
 func Decrypt(privateKey []byte, blob string) ([]byte, error) {
 	if len(privateKey) != keySize {

@@ -236,6 +236,32 @@ func TestDecryptErrors(t *testing.T) {
 	}
 }
 
+// TestDecryptEphemeralKeyTopBit pins down the one malleable bit of the format
+// (found by FuzzDecrypt): X25519 ignores bit 7 of the ephemeral key's last byte
+// (RFC 7748 §5), so flipping it decrypts to the same plaintext, while flipping
+// any other bit of that byte fails.
+func TestDecryptEphemeralKeyTopBit(t *testing.T) {
+	priv, pub := testKey(t, 6)
+	blob, err := envcrypt.Encrypt(pub, []envcrypt.EnvVar{{Key: "A", Value: "1"}})
+	require.NoError(t, err)
+	raw := mustHex(t, blob)
+	require.Zero(t, raw[31]&0x80, "Encrypt writes the canonical encoding")
+	want, err := envcrypt.Decrypt(priv, blob)
+	require.NoError(t, err)
+
+	for bit := range 8 {
+		b := bytes.Clone(raw)
+		b[31] ^= 1 << bit
+		got, err := envcrypt.Decrypt(priv, hex.EncodeToString(b))
+		if bit == 7 {
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+			continue
+		}
+		require.ErrorIs(t, err, envcrypt.ErrDecrypt, "bit %d", bit)
+	}
+}
+
 func TestDecryptAcceptsMaxBlobSize(t *testing.T) {
 	priv, pub := testKey(t, 5)
 	pubBytes := mustHex(t, pub)
