@@ -39,7 +39,7 @@ func (s *Server) readStatus(ctx context.Context, a *app, deviceID, composeHash s
 		if err != nil {
 			return nil, err
 		}
-		if head.Number.Uint64() < minBlock {
+		if head == nil || head.Number == nil || head.Number.Uint64() < minBlock {
 			opts = append(opts, onchain.AtBlock(minBlock))
 		}
 	}
