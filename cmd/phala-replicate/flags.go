@@ -157,7 +157,9 @@ func parseArgs(args []string, getenv func(string) string) (*options, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, errHelp
 			}
-			return nil, usagef("%s", err.Error())
+			// The flag package quotes what was typed ("flag provided but not
+			// defined: -private-key\x1f0x…"): never let a key through.
+			return nil, usagef("%s", redactLongHex(err.Error()))
 		}
 		rest = fs.Args()
 		if len(rest) == 0 {
@@ -184,7 +186,7 @@ func parseArgs(args []string, getenv func(string) string) (*options, error) {
 			return nil, usagef("the <cvm-id> argument is empty")
 		}
 	default:
-		return nil, usagef("expected one <cvm-id> argument, got %d: %s", len(positional), strings.Join(positional, " "))
+		return nil, usagef("expected one <cvm-id> argument, got %d: %s", len(positional), redactLongHex(strings.Join(positional, " ")))
 	}
 
 	o.keyFromFlag = seen["private-key"]
@@ -336,6 +338,33 @@ func (o *options) checkCombinations(seen map[string]bool) error {
 }
 
 // validPrivateKey reports whether s is 64 hex digits with an optional 0x.
+// redactLongHex replaces every run of 48 or more hex digits in s (longer than
+// any <cvm-id>: a UUID has 32, an app id 40; as long as a private key's 64) with
+// a marker, for messages that quote raw command-line input.
+func redactLongHex(s string) string {
+	var b strings.Builder
+	run := 0
+	flush := func(end int) {
+		if run >= 48 {
+			fmt.Fprintf(&b, "[%d hex digits redacted]", run)
+		} else {
+			b.WriteString(s[end-run : end])
+		}
+		run = 0
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' {
+			run++
+			continue
+		}
+		flush(i)
+		b.WriteByte(c)
+	}
+	flush(len(s))
+	return b.String()
+}
+
 func validPrivateKey(s string) bool {
 	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
 	if len(s) != 64 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -242,6 +243,27 @@ func TestParseArgsHelp(t *testing.T) {
 	}
 }
 
+// hex64 finds 64 hex digits: what a private key typed in an argument holds.
+var hex64 = regexp.MustCompile(`[0-9a-fA-F]{64}`)
+
+func TestParseErrorsNeverQuoteAKey(t *testing.T) {
+	key := strings.TrimPrefix(testKey, "0x")
+	tests := [][]string{
+		{"--private-key\x1f0x" + key},         // found by FuzzParseArgs: a separator that is not '='
+		{"--private-key0x" + key},             // no separator at all
+		{"src", "0x" + key},                   // the flag name forgotten
+		{"src", key + "ff", "--node-id", "1"}, // a longer paste
+	}
+	for _, args := range tests {
+		_, err := parseArgs(args, envOf(nil))
+		var ue *usageError
+		require.ErrorAs(t, err, &ue, "%q", args)
+		assert.NotContains(t, err.Error(), key)
+		assert.Contains(t, err.Error(), "hex digits redacted")
+	}
+	assert.Equal(t, "app "+strings.Repeat("a", 40)+" [48 hex digits redacted]!", redactLongHex("app "+strings.Repeat("a", 40)+" "+strings.Repeat("b", 48)+"!"))
+}
+
 // FuzzParseArgs checks that no command line makes the parser panic, and
 // that every rejection is a usage error that never echoes the private key.
 func FuzzParseArgs(f *testing.F) {
@@ -267,6 +289,10 @@ func FuzzParseArgs(f *testing.F) {
 		require.ErrorAs(t, err, &ue)
 		if len(envKey) >= 16 && validPrivateKey(envKey) {
 			assert.NotContains(t, err.Error(), strings.TrimPrefix(envKey, "0x"))
+		}
+		// Nor a key typed on the command line, however it was mangled.
+		for _, m := range hex64.FindAllString(line, -1) {
+			assert.NotContains(t, err.Error(), m)
 		}
 	})
 }
