@@ -374,8 +374,14 @@ func (c *Client) GetCVM(ctx context.Context, id string) (*CVM, error) {
 	if err != nil {
 		return nil, err
 	}
+	return checkVMUUID(src.id, cvm)
+}
+
+// checkVMUUID returns cvm if it carries a valid vm_uuid, the only handle the
+// replication endpoints take; otherwise an error wrapping ErrUnexpectedBody.
+func checkVMUUID(id string, cvm *CVM) (*CVM, error) {
 	if _, ok := canonicalUUID(cvm.VMUUID); !ok {
-		return nil, fmt.Errorf("phala: CVM %q has no valid vm_uuid (%q): %w", oneLine(src.id, 80), oneLine(cvm.VMUUID, 80), ErrUnexpectedBody)
+		return nil, fmt.Errorf("phala: CVM %q has no valid vm_uuid (%q): %w", oneLine(id, 80), oneLine(cvm.VMUUID, 80), ErrUnexpectedBody)
 	}
 	return cvm, nil
 }
@@ -407,10 +413,7 @@ func (c *Client) resolveSource(ctx context.Context, src sourceRef, composeHash s
 			return nil, err
 		}
 	}
-	if _, ok := canonicalUUID(cvm.VMUUID); !ok {
-		return nil, fmt.Errorf("phala: source CVM %q has no valid vm_uuid (%q): %w", oneLine(src.id, 80), oneLine(cvm.VMUUID, 80), ErrUnexpectedBody)
-	}
-	return cvm, nil
+	return checkVMUUID(src.id, cvm)
 }
 
 // isLiveStatus reports whether a CVM status is that of a live instance: anything
