@@ -33,17 +33,19 @@ func (s *Server) readStatus(ctx context.Context, a *app, deviceID, composeHash s
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.chainReadTimeout)
 	defer cancel()
-	var opts []onchain.Option
-	if minBlock > 0 {
-		head, err := backend.HeaderByNumber(ctx, nil)
-		if err != nil {
-			return nil, err
-		}
-		if head == nil || head.Number == nil || head.Number.Uint64() < minBlock {
-			opts = append(opts, onchain.AtBlock(minBlock))
-		}
+	if minBlock == 0 {
+		return onchain.Status(ctx, backend, a.address(), dev, ch)
 	}
-	return onchain.Status(ctx, backend, a.address(), dev, ch, opts...)
+	// Read the head here instead of in Status (one header read either way).
+	block := minBlock
+	head, err := backend.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if head != nil && head.Number != nil {
+		block = max(block, head.Number.Uint64())
+	}
+	return onchain.Status(ctx, backend, a.address(), dev, ch, onchain.AtBlock(block))
 }
 
 // verifyTx checks that txHash is a successful transaction in which the

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient/simulated"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -255,11 +256,11 @@ func TestOnchainCommitTxVerification(t *testing.T) {
 
 // laggingHead is a chain client whose latest header is one block behind, as
 // go-ethereum's is for a moment after it indexed a new block's receipts.
-type laggingHead struct{ *onchaintest.Chain }
+type laggingHead struct{ simulated.Client }
 
 func (b laggingHead) HeaderByNumber(ctx context.Context, n *big.Int) (*types.Header, error) {
 	if n == nil {
-		head, err := b.Client.BlockNumber(ctx)
+		head, err := b.BlockNumber(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -268,24 +269,12 @@ func (b laggingHead) HeaderByNumber(ctx context.Context, n *big.Int) (*types.Hea
 	return b.Client.HeaderByNumber(ctx, n)
 }
 
-func (b laggingHead) CallContract(ctx context.Context, msg ethereum.CallMsg, n *big.Int) ([]byte, error) {
-	return b.Client.CallContract(ctx, msg, n)
-}
-
-func (b laggingHead) CodeAt(ctx context.Context, a common.Address, n *big.Int) ([]byte, error) {
-	return b.Client.CodeAt(ctx, a, n)
-}
-
-func (b laggingHead) TransactionReceipt(ctx context.Context, h common.Hash) (*types.Receipt, error) {
-	return b.Client.TransactionReceipt(ctx, h)
-}
-
 // A commit whose transaction the node already has a receipt for is checked at
 // least at that transaction's block, even while the node's head trails it; with
 // already-registered there is no such block to go by, so the trailing head
 // answers 468 (nothing is created, and the client retries).
 func TestOnchainCommitReadsAtTheTransactionsBlock(t *testing.T) {
-	f := newChainFixtureVia(t, onchaintest.AppConfig{}, func(c *onchaintest.Chain) phalatest.ChainBackend { return laggingHead{c} })
+	f := newChainFixtureVia(t, onchaintest.AppConfig{}, func(c *onchaintest.Chain) phalatest.ChainBackend { return laggingHead{c.Client} })
 	pre := f.prepare(t, nil)
 	f.addComposeHash(t)
 	deviceTx := f.addDevice(t) // the newest block: the trailing head does not show it

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -337,34 +338,17 @@ func (o *options) checkCombinations(seen map[string]bool) error {
 	return nil
 }
 
-// validPrivateKey reports whether s is 64 hex digits with an optional 0x.
-// redactLongHex replaces every run of 48 or more hex digits in s (longer than
-// any <cvm-id>: a UUID has 32, an app id 40; as long as a private key's 64) with
-// a marker, for messages that quote raw command-line input.
+// longHex is a run of 48 or more hex digits: longer than any <cvm-id> (a UUID
+// has 32, an app id 40), as long as a private key's 64.
+var longHex = regexp.MustCompile(`[0-9a-fA-F]{48,}`)
+
+// redactLongHex hides every longHex run in s, for messages that quote raw
+// command-line input.
 func redactLongHex(s string) string {
-	var b strings.Builder
-	run := 0
-	flush := func(end int) {
-		if run >= 48 {
-			fmt.Fprintf(&b, "[%d hex digits redacted]", run)
-		} else {
-			b.WriteString(s[end-run : end])
-		}
-		run = 0
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' {
-			run++
-			continue
-		}
-		flush(i)
-		b.WriteByte(c)
-	}
-	flush(len(s))
-	return b.String()
+	return longHex.ReplaceAllStringFunc(s, func(m string) string { return fmt.Sprintf("[%d hex digits redacted]", len(m)) })
 }
 
+// validPrivateKey reports whether s is 64 hex digits with an optional 0x.
 func validPrivateKey(s string) bool {
 	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
 	if len(s) != 64 {
