@@ -2,6 +2,7 @@ package envcrypt
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,26 +20,61 @@ const (
 	BlobOverhead = 32 + 12 + 16 // bytes the blob adds to the plaintext
 )
 
-// EnvVar is one environment variable. Its String, GoString and LogValue methods hide
-// Value, so it can be printed or logged without leaking the secret. JSON encoding keeps
-// the value (that is the wire form); beware that slog handlers encode a slice of EnvVar
-// that way rather than through LogValue, so log names, not slices of variables.
+// EnvVar is one environment variable. Its String, GoString, Format, LogValue and
+// MarshalJSON methods hide Value, so it can be printed with any fmt verb, logged
+// with either slog handler or marshalled to JSON without leaking the secret. The
+// plaintext only ever leaves the process encrypted (see [Encrypt]); JSON input is
+// still decoded in full, so a {"key":…,"value":…} document unmarshals into it.
 type EnvVar struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
 }
 
+const redacted = "[REDACTED]"
+
 // String returns the name with the value redacted.
-func (v EnvVar) String() string { return v.Key + "=[REDACTED]" }
+func (v EnvVar) String() string { return v.Key + "=" + redacted }
 
 // LogValue implements [slog.LogValuer]; the value is redacted.
 func (v EnvVar) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("key", v.Key), slog.String("value", "[REDACTED]"))
+	return slog.GroupValue(slog.String("key", v.Key), slog.String("value", redacted))
 }
 
 // GoString hides the value from the %#v verb too.
 func (v EnvVar) GoString() string {
-	return fmt.Sprintf("envcrypt.EnvVar{Key:%q, Value:\"[REDACTED]\"}", v.Key)
+	return fmt.Sprintf("envcrypt.EnvVar{Key:%q, Value:%q}", v.Key, redacted)
+}
+
+// Format implements [fmt.Formatter]: %v, %s, %q, %x and %X format String, %#v
+// formats GoString, and any other verb (%d, …) writes String as %s would, so no
+// verb prints the value.
+func (v EnvVar) Format(f fmt.State, verb rune) { formatSafe(f, verb, v.String(), v.GoString()) }
+
+// MarshalJSON encodes {"key": Key, "value": "[REDACTED]"}. Encrypt builds the
+// plaintext it encrypts itself, so it is not affected.
+func (v EnvVar) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	}{v.Key, redacted})
+}
+
+// formatSafe writes s (the redacted form of a value) for any verb: %v, %s, %q, %x
+// and %X format s with their flags, %#v writes goSyntax, and the other verbs (%d,
+// %f, …), which do not apply to a string, write s as %s would.
+func formatSafe(f fmt.State, verb rune, s, goSyntax string) {
+	switch verb {
+	case 'v':
+		if f.Flag('#') {
+			_, _ = io.WriteString(f, goSyntax)
+			return
+		}
+		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
+	case 's', 'q', 'x', 'X':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
+	default:
+		fmt.Fprintf(f, fmt.FormatString(f, 's'), s)
+	}
 }
 
 // Option configures [Encrypt] and [Validate].
