@@ -313,16 +313,6 @@ func parseNode(s string) (nodeRef, error) {
 	return nodeRef{set: true, name: s}, nil
 }
 
-// availableNode is one entry of GET /teepods/available.
-type availableNode struct {
-	TeepodID          int64  `json:"teepod_id"`
-	Name              string `json:"name"`
-	RemainingCVMSlots int64  `json:"remaining_cvm_slots"`
-	DeviceID          string `json:"device_id"`
-}
-
-func (n *availableNode) UnmarshalJSON(data []byte) error { return decodeNested(data, n) }
-
 // resolveNode returns the node ID for n, calling GET /teepods/available for a name.
 // Names match case-insensitively and exactly (no trimming of the node's name).
 func (c *Client) resolveNode(ctx context.Context, n nodeRef) (*int64, error) {
@@ -333,15 +323,13 @@ func (c *Client) resolveNode(ctx context.Context, n nodeRef) (*int64, error) {
 		id := n.id
 		return &id, nil
 	}
-	var avail struct {
-		Nodes []availableNode `json:"nodes"`
-	}
-	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/teepods/available"}, &avail); err != nil {
+	avail, err := c.ListNodes(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("phala: resolving node %q: %w", oneLine(n.name, 80), err)
 	}
 	var all, matches []NodeCandidate
 	for _, node := range avail.Nodes {
-		cand := NodeCandidate{ID: node.TeepodID, Name: node.Name}
+		cand := NodeCandidate{ID: node.ID, Name: node.Name}
 		all = append(all, cand)
 		if strings.EqualFold(node.Name, n.name) {
 			matches = append(matches, cand)
