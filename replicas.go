@@ -49,6 +49,9 @@ type ReplicateRequest struct {
 	// /teepods/available (unknown or ambiguous names are errors naming the
 	// candidates); empty lets the platform schedule.
 	Node string
+	// NodeID is where the replica goes, by node (teepod) ID, as in VM.TeepodID,
+	// Node.ID or Instance.NodeID (0 = not set). Set Node or NodeID, not both.
+	NodeID int64
 	// ComposeHash selects the app configuration (64 hex digits, 0x optional). It is
 	// needed for an app id source whose instances run several configurations; a
 	// source naming one instance (vm_uuid or name) means that instance's own.
@@ -74,8 +77,8 @@ func (r ReplicateRequest) String() string {
 	for i, v := range r.Env {
 		names[i] = v.Key
 	}
-	return fmt.Sprintf("phala.ReplicateRequest{Node: %q, ComposeHash: %q, Env: %v, EncryptedEnv: %d hex digits, Registrar: %t}",
-		r.Node, r.ComposeHash, names, len(r.EncryptedEnv), r.Registrar != nil)
+	return fmt.Sprintf("phala.ReplicateRequest{Node: %q, NodeID: %d, ComposeHash: %q, Env: %v, EncryptedEnv: %d hex digits, Registrar: %t}",
+		r.Node, r.NodeID, r.ComposeHash, names, len(r.EncryptedEnv), r.Registrar != nil)
 }
 
 // LogValue describes the request for log/slog without the values of Env.
@@ -86,6 +89,7 @@ func (r ReplicateRequest) LogValue() slog.Value {
 	}
 	return slog.GroupValue(
 		slog.String("node", r.Node),
+		slog.Int64("node_id", r.NodeID),
 		slog.String("compose_hash", r.ComposeHash),
 		slog.Any("env", names),
 		slog.Int("encrypted_env_len", len(r.EncryptedEnv)),
@@ -135,6 +139,14 @@ func (c *Client) newReplication(ctx context.Context, src sourceRef, appArg strin
 	node, err := parseNode(req.Node)
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case req.NodeID < 0:
+		return nil, invalidArg("NodeID", fmt.Sprint(req.NodeID), "must be a positive node ID (0 = not set)")
+	case req.NodeID > 0 && node.set:
+		return nil, invalidArg("NodeID", fmt.Sprint(req.NodeID), "set Node or NodeID, not both")
+	case req.NodeID > 0:
+		node = nodeRef{set: true, id: req.NodeID}
 	}
 	r := &replication{c: c, src: src, req: req, appArg: appArg}
 	switch {
