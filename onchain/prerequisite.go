@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -167,11 +169,11 @@ func (e *ErrOnchainPrerequisite) GoString() string {
 	}
 	token := ""
 	if e.CommitToken != "" {
-		token = "[REDACTED]"
+		token = redacted
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "&onchain.ErrOnchainPrerequisite{CommitToken:%q, ComposeHash:%q, AppID:%q, DeviceID:%q, CommitURL:%q, APICommitURL:%q",
-		token, e.ComposeHash, e.AppID, e.DeviceID, e.CommitURL, e.APICommitURL)
+		token, e.hideToken(e.ComposeHash), e.hideToken(e.AppID), e.hideToken(e.DeviceID), e.hideToken(e.CommitURL), e.hideToken(e.APICommitURL))
 	if e.OnchainStatus != nil {
 		fmt.Fprintf(&b, ", OnchainStatus:&%#v", *e.OnchainStatus)
 	} else {
@@ -180,7 +182,7 @@ func (e *ErrOnchainPrerequisite) GoString() string {
 	if e.KMSInfo != nil {
 		k := *e.KMSInfo
 		fmt.Fprintf(&b, ", KMSInfo:&onchain.KMSInfo{ChainID:%d, DstackKMSAddress:%q, DstackAppAddress:%q, RPCEndpoint:%q}",
-			k.ChainID, k.DstackKMSAddress, k.DstackAppAddress, redactURL(k.RPCEndpoint))
+			k.ChainID, e.hideToken(k.DstackKMSAddress), e.hideToken(k.DstackAppAddress), redactURL(k.RPCEndpoint))
 	} else {
 		b.WriteString(", KMSInfo:nil")
 	}
@@ -189,6 +191,112 @@ func (e *ErrOnchainPrerequisite) GoString() string {
 	}
 	b.WriteString("}")
 	return b.String()
+}
+
+const redacted = "[REDACTED]"
+
+// hideToken replaces the commit token in s, for a server that would echo it in
+// another field (a commit URL carrying it as a parameter, say).
+func (e *ErrOnchainPrerequisite) hideToken(s string) string {
+	if e == nil || len(e.CommitToken) < 4 || !strings.Contains(s, e.CommitToken) {
+		return s
+	}
+	return strings.ReplaceAll(s, e.CommitToken, redacted)
+}
+
+// Format implements [fmt.Formatter] so that no verb prints the commit token:
+// %v, %+v, %s, %q, %x and %X format the Error text, %#v formats GoString, and
+// the other verbs (%d, …) write the Error text as %s would.
+func (e *ErrOnchainPrerequisite) Format(f fmt.State, verb rune) {
+	msg := "<nil>"
+	if e != nil {
+		msg = e.Error()
+	}
+	formatSafe(f, verb, msg, e.GoString())
+}
+
+// LogValue implements [slog.LogValuer]: the message and the payload's public
+// fields, with the commit token redacted.
+func (e *ErrOnchainPrerequisite) LogValue() slog.Value {
+	if e == nil {
+		return slog.StringValue("<nil>")
+	}
+	attrs := []slog.Attr{
+		slog.String("error", e.Error()),
+		slog.String("app_id", e.hideToken(e.AppID)),
+		slog.String("compose_hash", e.hideToken(e.ComposeHash)),
+		slog.String("device_id", e.hideToken(e.DeviceID)),
+	}
+	if e.CommitToken != "" {
+		attrs = append(attrs, slog.String("commit_token", redacted))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// prerequisiteJSON is the JSON form of an ErrOnchainPrerequisite.
+type prerequisiteJSON struct {
+	Error         string         `json:"error"`
+	CommitToken   string         `json:"commit_token,omitempty"` // "[REDACTED]" when set
+	ComposeHash   string         `json:"compose_hash,omitempty"`
+	AppID         string         `json:"app_id,omitempty"`
+	DeviceID      string         `json:"device_id,omitempty"`
+	CommitURL     string         `json:"commit_url,omitempty"`
+	APICommitURL  string         `json:"api_commit_url,omitempty"`
+	OnchainStatus *OnchainStatus `json:"onchain_status,omitempty"`
+	KMSInfo       *KMSInfo       `json:"kms_info,omitempty"`
+	Cause         string         `json:"cause,omitempty"`
+}
+
+// MarshalJSON encodes the error as an object: "error" is its message, the
+// payload's fields follow under their wire names, "commit_token" is
+// "[REDACTED]" and "cause" is the cause's message. The token is left out on
+// purpose: an error may end up in a log or a JSON report. To store a 465 in
+// order to commit later, keep the root package's PreparedReplica, whose JSON
+// form holds the token.
+func (e *ErrOnchainPrerequisite) MarshalJSON() ([]byte, error) {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	out := prerequisiteJSON{
+		Error:         e.Error(),
+		ComposeHash:   e.hideToken(e.ComposeHash),
+		AppID:         e.hideToken(e.AppID),
+		DeviceID:      e.hideToken(e.DeviceID),
+		CommitURL:     e.hideToken(e.CommitURL),
+		APICommitURL:  e.hideToken(e.APICommitURL),
+		OnchainStatus: e.OnchainStatus,
+	}
+	if e.CommitToken != "" {
+		out.CommitToken = redacted
+	}
+	if e.KMSInfo != nil {
+		k := *e.KMSInfo
+		k.RPCEndpoint = redactURL(k.RPCEndpoint)
+		k.Extra = nil // raw server keys, possibly echoing anything
+		out.KMSInfo = &k
+	}
+	if e.Cause != nil {
+		out.Cause = e.hideToken(e.Cause.Error())
+	}
+	return json.Marshal(out)
+}
+
+// formatSafe writes s (the redacted form of a value) for any verb: %v, %s, %q,
+// %x and %X format s with their flags, %#v writes goSyntax, and the other
+// verbs (%d, %f, …), which do not apply to a string, write s as %s would.
+func formatSafe(f fmt.State, verb rune, s, goSyntax string) {
+	switch verb {
+	case 'v':
+		if f.Flag('#') {
+			_, _ = io.WriteString(f, goSyntax)
+			return
+		}
+		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
+	case 's', 'q', 'x', 'X':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
+	default:
+		fmt.Fprintf(f, fmt.FormatString(f, 's'), s)
+	}
 }
 
 // ComposeHashBytes returns the compose hash as 32 bytes ([*HexError] if it is
