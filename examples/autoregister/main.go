@@ -29,9 +29,10 @@ import (
 	"time"
 
 	phala "github.com/phalaforge/phala-go"
-	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 	"github.com/phalaforge/phala-go/onchain"
 	"github.com/phalaforge/phala-go/onchain/onchaintest"
+	"github.com/phalaforge/phala-go/phalatest"
+	"github.com/phalaforge/phala-go/phalatest/sandbox"
 )
 
 // config is what run needs; main fills it from flags and the environment.
@@ -133,14 +134,15 @@ func main() {
 }
 
 // emulatorConfig starts the emulator and a simulated chain with an app whose
-// DstackApp is owned by chain account 0 and allows node-a only, and asks for
-// a replica on node-b: both the device and the compose hash get registered.
+// DstackApp is owned by chain account 0 (funded) and allows node-a only, and
+// asks for a replica on node-b: both the device and the compose hash get
+// registered.
 func emulatorConfig(ctx context.Context) (config, func(), error) {
 	sb, err := sandbox.Start(ctx)
 	if err != nil {
 		return config{}, nil, err
 	}
-	cvm, err := sb.OnchainApp(ctx, "api", 0)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "api"}, 0)
 	if err != nil {
 		sb.Close()
 		return config{}, nil, err
@@ -151,8 +153,8 @@ func emulatorConfig(ctx context.Context) (config, func(), error) {
 		return config{}, nil, err
 	}
 	return config{
-		client: client, source: cvm.VMUUID, node: "node-b",
-		chainID: onchaintest.ChainID, rpcURL: sb.Chain.URL(), privateKey: sb.PrivateKey(0),
+		client: client, source: app.CVM.VMUUID, node: sb.NodeB.Name,
+		chainID: onchaintest.ChainID, rpcURL: sb.Chain.URL(), privateKey: app.OwnerKey(),
 		pollInterval: 50 * time.Millisecond,
 	}, sb.Close, nil
 }

@@ -15,9 +15,10 @@ import (
 
 	phala "github.com/phalaforge/phala-go"
 	"github.com/phalaforge/phala-go/examples/internal/mainrun"
-	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 	"github.com/phalaforge/phala-go/onchain"
 	"github.com/phalaforge/phala-go/onchain/onchaintest"
+	"github.com/phalaforge/phala-go/phalatest"
+	"github.com/phalaforge/phala-go/phalatest/sandbox"
 )
 
 func setup(t *testing.T, owner int) (*sandbox.Sandbox, config) {
@@ -26,12 +27,12 @@ func setup(t *testing.T, owner int) (*sandbox.Sandbox, config) {
 	sb, err := sandbox.Start(ctx)
 	require.NoError(t, err)
 	t.Cleanup(sb.Close)
-	cvm, err := sb.OnchainApp(ctx, "api", owner)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "api"}, owner)
 	require.NoError(t, err)
 	client, err := sb.Client()
 	require.NoError(t, err)
 	return sb, config{
-		client: client, source: cvm.VMUUID, node: "node-b",
+		client: client, source: app.CVM.VMUUID, node: "node-b",
 		chainID: onchaintest.ChainID, rpcURL: sb.Chain.URL(), privateKey: sb.PrivateKey(0),
 		pollInterval: 20 * time.Millisecond,
 	}

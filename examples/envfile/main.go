@@ -24,10 +24,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"time"
 
 	phala "github.com/phalaforge/phala-go"
 	"github.com/phalaforge/phala-go/envcrypt"
-	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 	"github.com/phalaforge/phala-go/onchain"
 	"github.com/phalaforge/phala-go/phalatest"
 )
@@ -87,7 +87,7 @@ func main() {
 
 	if os.Getenv(phala.EnvAPIKey) == "" || *source == "" {
 		fmt.Println("No PHALA_CLOUD_API_KEY and -source: running against the in-process emulator.")
-		cfg, sb, done, err := emulatorConfig(ctx, *envFile)
+		cfg, srv, done, err := emulatorConfig(*envFile)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func main() {
 		if err := run(ctx, os.Stdout, cfg); err != nil {
 			log.Fatal(err)
 		}
-		showEnv(os.Stdout, sb.Server)
+		showEnv(os.Stdout, srv)
 		return
 	}
 	if *envFile == "" {
@@ -120,17 +120,14 @@ func main() {
 // emulatorConfig starts the emulator with a Cloud KMS app that accepts
 // GREETING and LOG_LEVEL, and writes the bundled example.env unless an env
 // file is given.
-func emulatorConfig(ctx context.Context, envFile string) (config, *sandbox.Sandbox, func(), error) {
-	sb, err := sandbox.Start(ctx)
-	if err != nil {
-		return config{}, nil, nil, err
-	}
+func emulatorConfig(envFile string) (config, *phalatest.Server, func(), error) {
+	srv := phalatest.NewServer(phalatest.WithProvisioningDelays(200*time.Millisecond, 200*time.Millisecond))
 	dir, err := os.MkdirTemp("", "envfile-example-")
 	if err != nil {
-		sb.Close()
+		srv.Close()
 		return config{}, nil, nil, err
 	}
-	done := func() { sb.Close(); os.RemoveAll(dir) }
+	done := func() { srv.Close(); os.RemoveAll(dir) }
 	if envFile == "" {
 		envFile = filepath.Join(dir, "example.env")
 		if err := os.WriteFile(envFile, exampleEnv, 0o600); err != nil {
@@ -138,14 +135,17 @@ func emulatorConfig(ctx context.Context, envFile string) (config, *sandbox.Sandb
 			return config{}, nil, nil, err
 		}
 	}
-	cvm := sb.CloudApp("web", []string{"GREETING", "LOG_LEVEL"},
-		[]envcrypt.EnvVar{{Key: "GREETING", Value: "hello from the source"}, {Key: "LOG_LEVEL", Value: "info"}})
-	client, err := sb.Client()
+	nodeA := srv.AddNode(phalatest.Node{Name: "node-a", Region: "us-west", Listed: true})
+	srv.AddNode(phalatest.Node{Name: "node-b", Region: "eu-central", Listed: true})
+	app := srv.AddApp(phalatest.App{Name: "web", KMS: phalatest.KMSCloud, Compose: phalatest.Compose{AllowedEnvs: []string{"GREETING", "LOG_LEVEL"}}})
+	cvm := srv.AddCVM(phalatest.CVM{AppID: app.ID, NodeID: nodeA.ID,
+		Env: []envcrypt.EnvVar{{Key: "GREETING", Value: "hello from the source"}, {Key: "LOG_LEVEL", Value: "info"}}})
+	client, err := srv.Client()
 	if err != nil {
 		done()
 		return config{}, nil, nil, err
 	}
-	return config{client: client, source: cvm.VMUUID, node: "node-b", envFile: envFile}, sb, done, nil
+	return config{client: client, source: cvm.VMUUID, node: "node-b", envFile: envFile}, srv, done, nil
 }
 
 // showEnv prints what the emulated CVM of the last replica decrypted: what

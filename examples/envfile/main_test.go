@@ -12,19 +12,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/phalaforge/phala-go/examples/internal/mainrun"
-	"github.com/phalaforge/phala-go/examples/internal/sandbox"
+	"github.com/phalaforge/phala-go/phalatest"
+	"github.com/phalaforge/phala-go/phalatest/sandbox"
 )
 
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cfg, sb, done, err := emulatorConfig(ctx, "")
+	cfg, srv, done, err := emulatorConfig("")
 	require.NoError(t, err)
 	defer done()
 
 	var out bytes.Buffer
 	require.NoError(t, run(ctx, &out, cfg))
-	reps := sb.Server.Replicas()
+	reps := srv.Replicas()
 	require.Len(t, reps, 1)
 	require.NoError(t, reps[0].EnvError)
 	assert.False(t, reps[0].EnvInherited)
@@ -32,12 +33,12 @@ func TestRun(t *testing.T) {
 		"the CVM decrypts exactly the file's values")
 	assert.Contains(t, out.String(), "with 2 variables from example.env: [GREETING LOG_LEVEL]")
 	assert.NotContains(t, out.String(), "hello from the replica", "values are not printed")
-	for _, r := range sb.Server.Requests() {
+	for _, r := range srv.Requests() {
 		assert.NotContains(t, string(r.Body), "hello from the replica", "plaintext never sent")
 	}
 
 	var shown bytes.Buffer
-	showEnv(&shown, sb.Server)
+	showEnv(&shown, srv)
 	assert.Contains(t, shown.String(), "  GREETING=hello from the replica\n")
 }
 
@@ -46,13 +47,13 @@ func TestRunRefusesNamesTheAppDrops(t *testing.T) {
 	defer cancel()
 	bad := filepath.Join(t.TempDir(), "bad.env")
 	require.NoError(t, os.WriteFile(bad, []byte("GREETING=hi\nDATABASE_URL=postgres://x\n"), 0o600))
-	cfg, sb, done, err := emulatorConfig(ctx, bad)
+	cfg, srv, done, err := emulatorConfig(bad)
 	require.NoError(t, err)
 	defer done()
 
 	err = run(ctx, &bytes.Buffer{}, cfg)
 	assert.ErrorContains(t, err, "does not accept [DATABASE_URL]")
-	assert.Empty(t, sb.Server.Replicas())
+	assert.Empty(t, srv.Replicas())
 }
 
 // TestMain lets TestMainUsesTheConfiguredAPI run this example's main in a
@@ -69,7 +70,7 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 	sb, err := sandbox.Start(ctx)
 	require.NoError(t, err)
 	defer sb.Close()
-	src := sb.CloudApp("web", []string{"GREETING"}, nil)
+	_, src := sb.AddCloudApp(phalatest.App{Name: "web", Compose: phalatest.Compose{AllowedEnvs: []string{"GREETING"}}})
 	envPath := filepath.Join(t.TempDir(), "prod.env")
 	require.NoError(t, os.WriteFile(envPath, []byte("GREETING=from the cloud test\n"), 0o600))
 

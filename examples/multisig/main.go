@@ -32,12 +32,10 @@ import (
 	"os/signal"
 	"path/filepath"
 
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
-
 	phala "github.com/phalaforge/phala-go"
-	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 	"github.com/phalaforge/phala-go/onchain"
+	"github.com/phalaforge/phala-go/phalatest"
+	"github.com/phalaforge/phala-go/phalatest/sandbox"
 )
 
 // config is what run needs; main fills it from flags and the environment.
@@ -190,7 +188,7 @@ func emulatorConfig(ctx context.Context) (config, func(), error) {
 		return config{}, nil, err
 	}
 	done := func() { sb.Close(); os.RemoveAll(dir) }
-	cvm, err := sb.OnchainApp(ctx, "db", 1)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
 	if err != nil {
 		done()
 		return config{}, nil, err
@@ -201,22 +199,11 @@ func emulatorConfig(ctx context.Context) (config, func(), error) {
 		return config{}, nil, err
 	}
 	approve := func(ctx context.Context, batch *onchain.SafeBatch) (string, error) {
-		var last string
-		for _, t := range batch.Transactions {
-			data, err := hexutil.Decode(t.Data)
-			if err != nil {
-				return "", err
-			}
-			tx, err := sb.Chain.Transact(ctx, sb.Chain.Transactor(1), common.HexToAddress(t.To), data)
-			if err != nil {
-				return "", err
-			}
-			if _, err := sb.Chain.Mine(ctx, tx); err != nil {
-				return "", err
-			}
-			last = tx.Hash().Hex()
+		receipts, err := sb.ExecuteBatch(ctx, 1, batch) // one transaction per call, from the owner
+		if err != nil {
+			return "", err
 		}
-		return last, nil
+		return receipts[len(receipts)-1].TxHash.Hex(), nil
 	}
-	return config{client: client, source: cvm.VMUUID, node: "node-b", dir: dir, approve: approve}, done, nil
+	return config{client: client, source: app.CVM.VMUUID, node: sb.NodeB.Name, dir: dir, approve: approve}, done, nil
 }

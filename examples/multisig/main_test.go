@@ -15,8 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/phalaforge/phala-go/examples/internal/mainrun"
-	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 	"github.com/phalaforge/phala-go/onchain"
+	"github.com/phalaforge/phala-go/phalatest"
+	"github.com/phalaforge/phala-go/phalatest/sandbox"
 )
 
 func TestRunEndToEnd(t *testing.T) {
@@ -98,7 +99,7 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 	require.NoError(t, err)
 	defer sb.Close()
 	const safe = 1 // the chain account owning the DstackApp
-	src, err := sb.OnchainApp(ctx, "db", safe)
+	src, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, safe)
 	require.NoError(t, err)
 	dir := t.TempDir()
 
@@ -109,7 +110,7 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 	}
 
 	// 1. Prepare: nothing is created yet.
-	out := runMain("-source", src.VMUUID, "-node", "node-b", "-dir", dir)
+	out := runMain("-source", src.CVM.VMUUID, "-node", "node-b", "-dir", dir)
 	assert.NotContains(t, out, "in-process emulator")
 	assert.Contains(t, out, "Wrote safe-batch.json (2 calls) and prepared.json.")
 	assert.Contains(t, out, "-dir "+dir+" -commit <tx hash>")
@@ -141,7 +142,7 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 	reps := sb.Server.Replicas()
 	require.Len(t, reps, 1)
 	assert.True(t, reps[0].Committed)
-	assert.Equal(t, src.VMUUID, reps[0].SourceVMUUID)
+	assert.Equal(t, src.CVM.VMUUID, reps[0].SourceVMUUID)
 	assert.Equal(t, sb.NodeB.ID, reps[0].NodeID)
 	assert.Contains(t, out, "Committed: replica "+reps[0].VMUUID)
 }

@@ -26,7 +26,7 @@ import (
 	"time"
 
 	phala "github.com/phalaforge/phala-go"
-	"github.com/phalaforge/phala-go/examples/internal/sandbox"
+	"github.com/phalaforge/phala-go/phalatest"
 )
 
 // config is what run needs; main fills it from flags and the environment.
@@ -108,7 +108,7 @@ func main() {
 
 	if os.Getenv(phala.EnvAPIKey) == "" || *source == "" {
 		fmt.Println("No PHALA_CLOUD_API_KEY and -source: running against the in-process emulator.")
-		cfg, done, err := emulatorConfig(ctx, *n)
+		cfg, done, err := emulatorConfig(*n)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -129,16 +129,16 @@ func main() {
 
 // emulatorConfig starts the emulator with one Cloud KMS app; the replicas go
 // wherever the emulator schedules them.
-func emulatorConfig(ctx context.Context, n int) (config, func(), error) {
-	sb, err := sandbox.Start(ctx)
+func emulatorConfig(n int) (config, func(), error) {
+	srv := phalatest.NewServer(phalatest.WithProvisioningDelays(200*time.Millisecond, 200*time.Millisecond))
+	nodeA := srv.AddNode(phalatest.Node{Name: "node-a", Region: "us-west", Listed: true})
+	srv.AddNode(phalatest.Node{Name: "node-b", Region: "eu-central", Listed: true})
+	app := srv.AddApp(phalatest.App{Name: "worker", KMS: phalatest.KMSCloud})
+	cvm := srv.AddCVM(phalatest.CVM{AppID: app.ID, NodeID: nodeA.ID})
+	client, err := srv.Client()
 	if err != nil {
+		srv.Close()
 		return config{}, nil, err
 	}
-	cvm := sb.CloudApp("worker", nil, nil)
-	client, err := sb.Client()
-	if err != nil {
-		sb.Close()
-		return config{}, nil, err
-	}
-	return config{client: client, source: cvm.VMUUID, n: n, pollInterval: 50 * time.Millisecond}, sb.Close, nil
+	return config{client: client, source: cvm.VMUUID, n: n, pollInterval: 50 * time.Millisecond}, srv.Close, nil
 }

@@ -13,14 +13,14 @@ import (
 
 	phala "github.com/phalaforge/phala-go"
 	"github.com/phalaforge/phala-go/examples/internal/mainrun"
-	"github.com/phalaforge/phala-go/examples/internal/sandbox"
 	"github.com/phalaforge/phala-go/phalatest"
+	"github.com/phalaforge/phala-go/phalatest/sandbox"
 )
 
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cfg, done, err := emulatorConfig(ctx, 3)
+	cfg, done, err := emulatorConfig(3)
 	require.NoError(t, err)
 	defer done()
 
@@ -40,7 +40,7 @@ func TestRunPartialFailure(t *testing.T) {
 	require.NoError(t, err)
 	defer sb.Close()
 	small := sb.Server.AddNode(phalatest.Node{Name: "node-small", Slots: 2})
-	src := sb.CloudApp("worker", nil, nil)
+	_, src := sb.AddCloudApp(phalatest.App{Name: "worker"})
 	client, err := sb.Client()
 	require.NoError(t, err)
 	sb.Server.FailNextBoot("out of disk")
@@ -73,7 +73,7 @@ func TestMainUsesTheConfiguredAPI(t *testing.T) {
 	sb, err := sandbox.Start(ctx)
 	require.NoError(t, err)
 	defer sb.Close()
-	src := sb.CloudApp("worker", nil, nil)
+	_, src := sb.AddCloudApp(phalatest.App{Name: "worker"})
 
 	tests := []struct {
 		name string

@@ -20,9 +20,10 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"time"
 
 	phala "github.com/phalaforge/phala-go"
-	"github.com/phalaforge/phala-go/examples/internal/sandbox"
+	"github.com/phalaforge/phala-go/phalatest"
 )
 
 // config is what run needs; main fills it from flags and the environment.
@@ -60,7 +61,7 @@ func main() {
 
 	if os.Getenv(phala.EnvAPIKey) == "" || *source == "" {
 		fmt.Println("No PHALA_CLOUD_API_KEY and -source: running against the in-process emulator.")
-		cfg, done, err := emulatorConfig(ctx)
+		cfg, done, err := emulatorConfig()
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -80,17 +81,17 @@ func main() {
 }
 
 // emulatorConfig starts the emulator with one Cloud KMS app running on
-// node-a and asks for a replica on node-b.
-func emulatorConfig(ctx context.Context) (config, func(), error) {
-	sb, err := sandbox.Start(ctx)
+// node-a and asks for a replica on node-b. Replicas boot in 400 ms.
+func emulatorConfig() (config, func(), error) {
+	srv := phalatest.NewServer(phalatest.WithProvisioningDelays(200*time.Millisecond, 200*time.Millisecond))
+	nodeA := srv.AddNode(phalatest.Node{Name: "node-a", Region: "us-west", Listed: true})
+	srv.AddNode(phalatest.Node{Name: "node-b", Region: "eu-central", Listed: true})
+	app := srv.AddApp(phalatest.App{Name: "web", KMS: phalatest.KMSCloud})
+	cvm := srv.AddCVM(phalatest.CVM{AppID: app.ID, NodeID: nodeA.ID})
+	client, err := srv.Client()
 	if err != nil {
+		srv.Close()
 		return config{}, nil, err
 	}
-	cvm := sb.CloudApp("web", nil, nil)
-	client, err := sb.Client()
-	if err != nil {
-		sb.Close()
-		return config{}, nil, err
-	}
-	return config{client: client, source: cvm.VMUUID, node: "node-b"}, sb.Close, nil
+	return config{client: client, source: cvm.VMUUID, node: "node-b"}, srv.Close, nil
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/phalaforge/phala-go/examples/internal/mainrun"
-	"github.com/phalaforge/phala-go/examples/internal/sandbox"
+	"github.com/phalaforge/phala-go/phalatest"
+	"github.com/phalaforge/phala-go/phalatest/sandbox"
 )
 
 func TestRun(t *testing.T) {
@@ -19,7 +20,7 @@ func TestRun(t *testing.T) {
 	sb, err := sandbox.Start(ctx)
 	require.NoError(t, err)
 	defer sb.Close()
-	src := sb.CloudApp("web", nil, nil)
+	_, src := sb.AddCloudApp(phalatest.App{Name: "web"})
 	client, err := sb.Client()
 	require.NoError(t, err)
 
@@ -33,16 +34,16 @@ func TestRun(t *testing.T) {
 	assert.Contains(t, out.String(), "on node node-b")
 
 	// An app on an on-chain KMS needs approval: run says where to look.
-	onchainSrc, err := sb.OnchainApp(ctx, "api", 0)
+	onchainSrc, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "api"}, 0)
 	require.NoError(t, err)
-	err = run(ctx, &out, config{client: client, source: onchainSrc.VMUUID, node: "node-b"})
+	err = run(ctx, &out, config{client: client, source: onchainSrc.CVM.VMUUID, node: "node-b"})
 	assert.ErrorContains(t, err, "on-chain approval needed")
 	assert.Len(t, sb.Server.Replicas(), 1)
 }
 
 func TestEmulatorConfig(t *testing.T) {
 	ctx := context.Background()
-	cfg, done, err := emulatorConfig(ctx)
+	cfg, done, err := emulatorConfig()
 	require.NoError(t, err)
 	defer done()
 	var out bytes.Buffer
@@ -64,7 +65,7 @@ func TestMainChoosesTheAPI(t *testing.T) {
 	sb, err := sandbox.Start(ctx)
 	require.NoError(t, err)
 	defer sb.Close()
-	src := sb.CloudApp("web", nil, nil)
+	_, src := sb.AddCloudApp(phalatest.App{Name: "web"})
 
 	cloud := sb.CloudEnv()
 
