@@ -127,3 +127,62 @@ func TestListReplicas(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidArgument)
 	assert.Empty(t, rec.lines())
 }
+
+// The waits between reads start short and grow towards a cap, so a replica that
+// boots in about 2 s is seen running within about 2.4 s rather than 5 s.
+func TestWaitPollSchedule(t *testing.T) {
+	t.Parallel()
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	tests := []struct {
+		name  string
+		opts  WaitOptions
+		waits []time.Duration // the waits before the 2nd, 3rd, ... read
+	}{
+		{"default: 500 ms growing by half up to 5 s", WaitOptions{},
+			[]time.Duration{ms(500), ms(750), ms(1125), ms(1687.5), ms(2531.25), ms(3796.875), 5 * time.Second, 5 * time.Second}},
+		{"first wait given, default cap", WaitOptions{PollInterval: 2 * time.Second},
+			[]time.Duration{2 * time.Second, 3 * time.Second, ms(4500), 5 * time.Second}},
+		{"fixed interval", WaitOptions{PollInterval: time.Second, MaxPollInterval: time.Second},
+			[]time.Duration{time.Second, time.Second, time.Second}},
+		{"first wait above the default cap is the cap", WaitOptions{PollInterval: time.Hour},
+			[]time.Duration{time.Hour, time.Hour}},
+		{"cap below the default first wait", WaitOptions{MaxPollInterval: 100 * time.Millisecond},
+			[]time.Duration{100 * time.Millisecond, 100 * time.Millisecond}},
+		{"own cap", WaitOptions{PollInterval: 10 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond},
+			[]time.Duration{10 * time.Millisecond, 15 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, rec := setupRec(t)
+			statuses := make([]string, len(tt.waits)+1)
+			for i := range tt.waits {
+				statuses[i] = "starting"
+			}
+			statuses[len(tt.waits)] = "running"
+			statusSequence(t, mux, rec, "", statuses...)
+			var waits []time.Duration
+			opts := tt.opts
+			opts.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+			cvm, err := c.WaitForReplica(context.Background(), newUUID, &opts)
+			require.NoError(t, err)
+			assert.Equal(t, StatusRunning, cvm.Status)
+			assert.Equal(t, tt.waits, waits)
+			assert.Len(t, rec.lines(), len(statuses), "one read per poll")
+		})
+	}
+	t.Run("bad options", func(t *testing.T) {
+		t.Parallel()
+		c, _, rec := setupRec(t)
+		for _, opts := range []WaitOptions{
+			{MaxPollInterval: -1},
+			{PollInterval: time.Second, MaxPollInterval: time.Millisecond},
+		} {
+			_, err := c.WaitForReplica(context.Background(), newUUID, &opts)
+			require.ErrorIs(t, err, ErrInvalidArgument, "%+v", opts)
+			_, err = c.WaitForReplicas(context.Background(), []string{newUUID}, &opts)
+			require.ErrorIs(t, err, ErrInvalidArgument, "%+v", opts)
+		}
+		assert.Empty(t, rec.lines())
+	})
+}
