@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/phalaforge/phala-go/onchain"
@@ -158,27 +157,15 @@ func approve(ctx context.Context, w io.Writer, sb *sandbox, path string) (common
 	if err := json.Unmarshal(b, &batch); err != nil {
 		return common.Hash{}, fmt.Errorf("reading the Safe batch: %w", err)
 	}
-	if len(batch.Transactions) == 0 {
-		return common.Hash{}, errors.New("the Safe batch has no transaction")
+	receipts, err := sb.box.ExecuteBatch(ctx, 1, &batch)
+	if err != nil {
+		return common.Hash{}, err
 	}
-	var last common.Hash
-	for _, t := range batch.Transactions {
-		data, err := hexutil.Decode(t.Data)
-		if err != nil {
-			return common.Hash{}, fmt.Errorf("calldata of the Safe batch: %w", err)
-		}
-		tx, err := sb.chain.Transact(ctx, sb.chain.Transactor(1), common.HexToAddress(t.To), data)
-		if err != nil {
-			return common.Hash{}, fmt.Errorf("sending %s: %w", t.ContractMethod.Name, err)
-		}
-		rs, err := sb.chain.Mine(ctx, tx)
-		if err != nil {
-			return common.Hash{}, err
-		}
-		fmt.Fprintf(w, "  %s(%s)  tx %s, block %d\n", t.ContractMethod.Name, shortHex(firstValue(t.ContractInputsValues)), tx.Hash().Hex(), blockOf(rs))
-		last = tx.Hash()
+	for i, r := range receipts {
+		t := batch.Transactions[i]
+		fmt.Fprintf(w, "  %s(%s)  tx %s, block %d\n", t.ContractMethod.Name, shortHex(firstValue(t.ContractInputsValues)), r.TxHash.Hex(), blockOf(r))
 	}
-	return last, nil
+	return receipts[len(receipts)-1].TxHash, nil
 }
 
 func firstValue(m map[string]string) string {
@@ -188,11 +175,11 @@ func firstValue(m map[string]string) string {
 	return ""
 }
 
-func blockOf(rs []*types.Receipt) uint64 {
-	if len(rs) == 0 || rs[0].BlockNumber == nil {
+func blockOf(r *types.Receipt) uint64 {
+	if r.BlockNumber == nil {
 		return 0
 	}
-	return rs[0].BlockNumber.Uint64()
+	return r.BlockNumber.Uint64()
 }
 
 func shortHex(s string) string {

@@ -11,14 +11,15 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/phalaforge/phala-go/envcrypt"
-	"github.com/phalaforge/phala-go/onchain"
 	"github.com/phalaforge/phala-go/onchain/onchaintest"
 	"github.com/phalaforge/phala-go/phalatest"
+	phsandbox "github.com/phalaforge/phala-go/phalatest/sandbox"
 )
 
 // sandbox is what the demo runs against: the API emulator and a simulated
 // chain, in this process, seeded with one app of each kind.
 type sandbox struct {
+	box   *phsandbox.Sandbox
 	srv   *phalatest.Server
 	chain *onchaintest.Chain
 
@@ -45,43 +46,34 @@ var demoTiming = sandboxTiming{autoCommit: 20 * time.Millisecond, creating: 300 
 // newSandbox starts and seeds the emulator and the chain. Close it.
 func newSandbox(ctx context.Context, t sandboxTiming) (_ *sandbox, err error) {
 	sb := &sandbox{}
-	sb.chain = onchaintest.NewChain(onchaintest.WithHTTP(), onchaintest.WithAutoCommit(t.autoCommit))
+	sb.box, err = phsandbox.Start(ctx,
+		phsandbox.WithChainOptions(onchaintest.WithAutoCommit(t.autoCommit)),
+		phsandbox.WithServerOptions(phalatest.WithProvisioningDelays(t.creating, t.starting)),
+	)
+	if err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			sb.Close()
 		}
 	}()
+	// The sandbox holds node-a and node-b, and a DstackKms publishing the
+	// root key that signs env encryption keys, so clients can verify them
+	// against the chain.
+	sb.srv, sb.chain = sb.box.Server, sb.box.Chain
+	sb.nodeA, sb.nodeB, sb.kms = sb.box.NodeA, sb.box.NodeB, sb.box.KMS
 	sb.owner, sb.approver = sb.chain.Accounts[0], sb.chain.Accounts[1]
-
-	sb.srv = phalatest.NewServer(
-		phalatest.WithChain(sb.chain.Client, onchaintest.ChainID),
-		phalatest.WithProvisioningDelays(t.creating, t.starting),
-	)
 	sb.srv.AddWorkspace(phalatest.Workspace{}) // another team: its CVMs stay invisible
-	sb.nodeA = sb.srv.AddNode(phalatest.Node{Name: "node-a", Region: "us-west", Listed: true, OnchainKMS: true})
-	sb.nodeB = sb.srv.AddNode(phalatest.Node{Name: "node-b", Region: "eu-central", Listed: true, OnchainKMS: true})
-
-	// The KMS contract publishes the root key that signs env encryption
-	// keys, so clients can verify them against the chain.
-	sb.kms, err = sb.chain.DeployDstackKms(ctx, sb.chain.Transactor(0), onchaintest.KMSInfo{K256Pubkey: sb.srv.KMSRootPublicKey()})
-	if err != nil {
-		return nil, fmt.Errorf("deploying DstackKms: %w", err)
-	}
 
 	// 1. A Cloud KMS app: no contract, replicas need no approval.
-	sb.cloudApp = sb.srv.AddApp(phalatest.App{
+	sb.cloudApp, sb.cloudCVM = sb.box.AddCloudApp(phalatest.App{
 		Name: "web-cloud-kms",
-		KMS:  phalatest.KMSCloud,
 		Compose: phalatest.Compose{
 			DockerCompose: "services:\n  web:\n    image: nginx:1.27\n    environment: [GREETING, LOG_LEVEL]\n",
 			AllowedEnvs:   []string{"GREETING", "LOG_LEVEL"},
 		},
-	})
-	sb.cloudCVM = sb.srv.AddCVM(phalatest.CVM{
-		AppID:  sb.cloudApp.ID,
-		NodeID: sb.nodeA.ID,
-		Env:    []envcrypt.EnvVar{{Key: "GREETING", Value: "hello from the source CVM"}, {Key: "LOG_LEVEL", Value: "info"}},
-	})
+	}, envcrypt.EnvVar{Key: "GREETING", Value: "hello from the source CVM"}, envcrypt.EnvVar{Key: "LOG_LEVEL", Value: "info"})
 
 	// 2. An Onchain KMS app whose DstackApp is owned by the demo key; it
 	// allows only node-a's device, so a replica on node-b needs both
@@ -101,27 +93,17 @@ func newSandbox(ctx context.Context, t sandboxTiming) (_ *sandbox, err error) {
 // addOnchainApp deploys a DstackApp owned by account ownerIdx, allowing
 // node-a's device, and seeds an app on it with a live CVM on node-a.
 func (sb *sandbox) addOnchainApp(ctx context.Context, name string, ownerIdx int) (phalatest.App, phalatest.CVM, error) {
-	dev, err := onchain.ParseHash32(sb.nodeA.DeviceID)
-	if err != nil {
-		return phalatest.App{}, phalatest.CVM{}, fmt.Errorf("node-a device id: %w", err)
-	}
-	addr, err := sb.chain.DeployDstackApp(ctx, sb.chain.Transactor(ownerIdx), onchaintest.AppConfig{DeviceID: dev})
-	if err != nil {
-		return phalatest.App{}, phalatest.CVM{}, fmt.Errorf("deploying the DstackApp of %s: %w", name, err)
-	}
-	app := sb.srv.AddApp(phalatest.App{
-		ID:          addr.Hex(),
-		Name:        name,
-		KMS:         phalatest.KMSBase,
-		ChainID:     onchaintest.ChainID,
-		KMSContract: sb.kms.Hex(),
+	a, err := sb.box.AddOnchainApp(ctx, phalatest.App{
+		Name: name,
 		Compose: phalatest.Compose{
 			DockerCompose: "services:\n  " + name + ":\n    image: ghcr.io/example/" + name + ":1.0\n",
 			AllowedEnvs:   []string{"LOG_LEVEL"},
 		},
-	})
-	cvm := sb.srv.AddCVM(phalatest.CVM{AppID: app.ID, NodeID: sb.nodeA.ID})
-	return app, cvm, nil
+	}, ownerIdx)
+	if err != nil {
+		return phalatest.App{}, phalatest.CVM{}, fmt.Errorf("seeding %s: %w", name, err)
+	}
+	return a.App, a.CVM, nil
 }
 
 // env is the environment a command run against the sandbox sees.
@@ -144,10 +126,7 @@ func keyHex(a onchaintest.Account) string {
 
 // Close stops the emulator and the chain.
 func (sb *sandbox) Close() {
-	if sb.srv != nil {
-		sb.srv.Close()
-	}
-	if sb.chain != nil {
-		_ = sb.chain.Close()
+	if sb.box != nil {
+		sb.box.Close()
 	}
 }
