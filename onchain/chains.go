@@ -202,9 +202,70 @@ func (e *redactedError) Error() string { return e.msg }
 // Unwrap returns the original error.
 func (e *redactedError) Unwrap() error { return e.err }
 
+// redactErr hides rawURL, and any other http(s) or ws(s) URL, in the text
+// of err (see [redactURLs]).
 func redactErr(err error, rawURL string) error {
-	if rawURL == "" || !strings.Contains(err.Error(), rawURL) {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if rawURL != "" {
+		msg = strings.ReplaceAll(msg, rawURL, redactURL(rawURL))
+	}
+	msg = redactURLsIn(msg)
+	if msg == err.Error() {
 		return err
 	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), rawURL, redactURL(rawURL)), err: err}
+	return &redactedError{msg: msg, err: err}
+}
+
+// redactURLs hides the credentials, path and query of every http(s) or
+// ws(s) URL in the text of err, such as the one net/http quotes when a
+// JSON-RPC request fails. Errors without a URL are returned as they are.
+func redactURLs(err error) error { return redactErr(err, "") }
+
+// redactURLsIn applies redactURL to every http(s):// and ws(s):// URL in s.
+// A URL ends at white space, a quote or an angle bracket.
+func redactURLsIn(s string) string {
+	var b strings.Builder
+	rest := s
+	for {
+		i := strings.Index(rest, "://")
+		if i < 0 {
+			break
+		}
+		start := i
+		for start > 0 && isSchemeChar(rest[start-1]) {
+			start--
+		}
+		end := i + 3
+		for end < len(rest) && !isURLEnd(rest[end]) {
+			end++
+		}
+		switch strings.ToLower(rest[start:i]) {
+		case "http", "https", "ws", "wss":
+			b.WriteString(rest[:start])
+			b.WriteString(redactURL(rest[start:end]))
+		default:
+			b.WriteString(rest[:end])
+		}
+		rest = rest[end:]
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+func isSchemeChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+func isURLEnd(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', '`', '<', '>':
+		return true
+	}
+	return false
 }

@@ -38,11 +38,13 @@
 // Every condition has a typed error usable with errors.As:
 // [*ErrOnchainPrerequisite], [*HexError], [*WrongChainError],
 // [*NotOwnerError], [*InsufficientFundsError], [*RevertError],
-// [*ReceiptTimeoutError], [*StateNotConfirmedError], [*UnknownChainError];
+// [*ReceiptTimeoutError], [*StateNotConfirmedError], [*UnknownChainError],
+// [*PendingTransactionsError], [*NonceReusedError];
 // sentinels [ErrInvalidHex], [ErrReverted], [ErrNotDstackApp],
 // [ErrNoChainID], [ErrNothingToRegister], [ErrNoKMSRootKey],
 // [ErrInvalidPrivateKey], [ErrMalformedPrerequisite] work with errors.Is.
-// No error or log line contains a private key or an RPC URL's credentials.
+// No error or log line contains a private key or an RPC URL's credentials,
+// path or query.
 package onchain
 
 //go:generate sh contracts/build.sh

@@ -14,16 +14,59 @@ import (
 // nor the prerequisite's kms_info.chain_id says which chain the app is on.
 var ErrNoChainID = errors.New("onchain: unknown chain: the prerequisite has no kms_info.chain_id; pass WithChainID")
 
-// WrongChainError means the backend is connected to another chain than the
-// one the app's KMS lives on. Nothing was sent.
+// WrongChainError means the chain a registration would go to is not the
+// one the app's KMS lives on: the backend is connected to another chain,
+// or the chain given with [WithChainID] is not the one the prerequisite's
+// kms_info names (Configured is then set). Nothing was signed or sent.
 type WrongChainError struct {
 	Want uint64 // the app's chain
-	Got  uint64 // the backend's chain
+	Got  uint64 // the backend's chain (0: not read)
+	// Configured is the chain given with WithChainID when it differs from
+	// Want, the chain the prerequisite's kms_info names; 0 otherwise.
+	Configured uint64
 }
 
 // Error implements error.
 func (e *WrongChainError) Error() string {
+	if e.Configured != 0 {
+		return fmt.Sprintf("onchain: the Registrar was configured WithChainID(%d), but the prerequisite's kms_info names chain %d; nothing was signed",
+			e.Configured, e.Want)
+	}
 	return fmt.Sprintf("onchain: the RPC endpoint is on chain %d, but the app's KMS is on chain %d", e.Got, e.Want)
+}
+
+// PendingTransactionsError means the signer's account has transactions in
+// the pool that this Registrar did not send (its pending nonce is above
+// its latest one): another process, or an earlier Registrar, may be
+// registering the same thing. Sending now could register twice or queue
+// behind a stuck transaction, so nothing was sent. Wait until they are
+// mined (or replace them), then retry.
+type PendingTransactionsError struct {
+	Account common.Address
+	Latest  uint64 // the account's nonce at the latest block
+	Pending uint64 // the account's nonce counting pending transactions
+}
+
+// Error implements error.
+func (e *PendingTransactionsError) Error() string {
+	return fmt.Sprintf("onchain: account %s has %d pending transaction(s) this Registrar did not send (nonces %d to %d); "+
+		"nothing was sent: wait until they are mined, then retry", e.Account, e.Pending-e.Latest, e.Latest, e.Pending-1)
+}
+
+// NonceReusedError means the signer has a fixed Nonce (TransactOpts.Nonce)
+// that this Registrar already used for an earlier transaction: sending at
+// it again would replace or collide with that transaction. Nothing was
+// sent. Set a new Nonce, or leave it nil so the Registrar picks one.
+type NonceReusedError struct {
+	Account common.Address
+	Nonce   uint64
+	TxHash  common.Hash // the earlier transaction sent at Nonce
+}
+
+// Error implements error.
+func (e *NonceReusedError) Error() string {
+	return fmt.Sprintf("onchain: the signer's fixed nonce %d of %s was already used by this Registrar for transaction %s; "+
+		"nothing was sent: set a new nonce or leave it nil", e.Nonce, e.Account, e.TxHash.Hex())
 }
 
 // NotOwnerError means the signer is not owner() of the DstackApp contract,

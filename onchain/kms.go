@@ -20,8 +20,10 @@ var ErrNoKMSRootKey = errors.New("onchain: DstackKms has no valid root key")
 // encryption public keys the KMS hands out. It returns the key as 33-byte
 // compressed SEC1, validated to be a point on the curve; a 65-byte
 // uncompressed key is accepted and compressed. An unset or malformed key
-// gives an error matching [ErrNoKMSRootKey].
-func KMSRootKey(ctx context.Context, caller bind.ContractCaller, kms common.Address) ([]byte, error) {
+// gives an error matching [ErrNoKMSRootKey]. No error names an RPC URL's
+// path or query.
+func KMSRootKey(ctx context.Context, caller bind.ContractCaller, kms common.Address) (_ []byte, err error) {
+	defer func() { err = redactURLs(err) }()
 	if caller == nil {
 		return nil, errors.New("onchain: KMSRootKey: nil caller")
 	}

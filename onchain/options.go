@@ -85,8 +85,11 @@ func AtBlock(n uint64) Option {
 	}
 }
 
-// WithChainID sets the chain id the Registrar expects the backend to be on.
-// By default it is the prerequisite's kms_info.chain_id.
+// WithChainID sets the chain id the Registrar expects the app, and the
+// backend, to be on. It does not override the prerequisite's
+// kms_info.chain_id: when the prerequisite names a chain and id differs, the
+// Registrar signs nothing and returns a [*WrongChainError] (with
+// Configured set). It decides the chain when the prerequisite names none.
 func WithChainID(id uint64) Option {
 	return func(o *options) error {
 		if id == 0 {

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/big"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -15,13 +18,17 @@ import (
 )
 
 // Backend is what a [Registrar] needs from a node: go-ethereum's contract
-// and deployment backends plus the chain id and balances.
-// *ethclient.Client and the simulated backend's client satisfy it.
+// and deployment backends plus the chain id, balances, mined nonces and
+// transaction lookups. *ethclient.Client and the simulated backend's client
+// satisfy it.
 type Backend interface {
 	bind.ContractBackend
 	bind.DeployBackend
 	ChainID(ctx context.Context) (*big.Int, error)
 	BalanceAt(ctx context.Context, account common.Address, blockNumber *big.Int) (*big.Int, error)
+	// NonceAt is the account's nonce at blockNumber (nil: the latest block).
+	NonceAt(ctx context.Context, account common.Address, blockNumber *big.Int) (uint64, error)
+	TransactionByHash(ctx context.Context, hash common.Hash) (tx *types.Transaction, isPending bool, err error)
 }
 
 // EventKind says what happened to a registration transaction.
@@ -71,14 +78,36 @@ func (r *Registration) CommitTransactionHash() string {
 
 // Registrar registers compose hashes and devices on DstackApp contracts
 // from an owner account. The signer is a *bind.TransactOpts, so keystore,
-// hardware and remote signers work as well as [SignerFromHex]. A Registrar
-// is safe for concurrent use, but concurrent EnsureRegistered calls with the
-// same signer compete for nonces.
+// hardware and remote signers work as well as [SignerFromHex].
+//
+// A Registrar remembers the transactions it sent: a later EnsureRegistered
+// for the same write (after a [*ReceiptTimeoutError] or a canceled
+// context) waits for the earlier transaction instead of sending another
+// one. It never sends while the signer's account has pending transactions
+// it did not send itself ([*PendingTransactionsError]), so use one
+// Registrar per signer and keep it for retries. A Registrar is safe for
+// concurrent use: calls choose nonces and send one at a time.
 type Registrar struct {
 	backend Backend
 	signer  *bind.TransactOpts
 	opts    *options
 	log     *slog.Logger
+
+	// sendMu serialises deciding what to send, choosing nonces and
+	// sending, and guards sent and nonces.
+	sendMu sync.Mutex
+	// sent is the transaction sent for each write, until it is mined.
+	sent map[writeKey]*types.Transaction
+	// nonces holds every nonce this Registrar sent at, and the transaction.
+	nonces map[uint64]common.Hash
+}
+
+// writeKey names one write: the same method with the same argument on the
+// same contract is the same registration.
+type writeKey struct {
+	app    common.Address
+	method string
+	arg    common.Hash
 }
 
 // NewRegistrar returns a Registrar sending from signer through backend.
@@ -98,11 +127,13 @@ func NewRegistrar(backend Backend, signer *bind.TransactOpts, opts ...Option) (*
 	if err != nil {
 		return nil, err
 	}
-	return &Registrar{backend: backend, signer: signer, opts: o, log: o.logger}, nil
+	return &Registrar{backend: backend, signer: signer, opts: o, log: o.logger,
+		sent: map[writeKey]*types.Transaction{}, nonces: map[uint64]common.Hash{}}, nil
 }
 
 // write is one planned addDevice/addComposeHash call.
 type write struct {
+	key    writeKey
 	method string
 	data   []byte
 	gas    uint64
@@ -112,24 +143,35 @@ type write struct {
 // EnsureRegistered makes the DstackApp contract named by prereq allow its
 // compose hash and device:
 //
-//  1. It checks that the backend is on the app's chain ([*WrongChainError])
-//     and reads the contract's state at the latest block. If nothing is
-//     missing it returns at once, without sending anything.
-//  2. It checks that the signer is owner() ([*NotOwnerError]), estimates
-//     the gas of each missing write, and checks that the balance covers
-//     gas × max fee for all of them ([*InsufficientFundsError]).
-//  3. It sends only the missing writes (addDevice, then addComposeHash),
-//     with consecutive nonces, back to back, and waits for both receipts
-//     together, then for the configured confirmations
-//     ([*ReceiptTimeoutError] on timeout).
-//  4. It decodes reverts ([*RevertError]) and re-reads the contract at the
+//  1. It checks that the backend is on the app's chain, the one the
+//     prerequisite's kms_info names (and [WithChainID], if given, must
+//     name the same chain): [*WrongChainError]. It reads the contract's
+//     state at the latest block. If nothing is missing it returns at once,
+//     without sending anything.
+//  2. A missing write this Registrar already sent in an earlier call, whose
+//     transaction is still pending or was mined after the state read, is
+//     not sent again: this call waits for that transaction. A dropped one
+//     whose nonce is still free is broadcast again as is (same hash).
+//  3. For the other missing writes, it checks that the signer is owner()
+//     ([*NotOwnerError]), estimates the gas of each, and checks that the
+//     balance covers gas × max fee for all of them
+//     ([*InsufficientFundsError]). It refuses to send while the account has
+//     pending transactions this Registrar did not send
+//     ([*PendingTransactionsError]); a fixed signer Nonce is used for one
+//     send only ([*NonceReusedError] after that).
+//  4. It sends them (addDevice, then addComposeHash), with consecutive
+//     nonces, back to back, and waits for all receipts together, then for
+//     the configured confirmations ([*ReceiptTimeoutError] on timeout).
+//  5. It decodes reverts ([*RevertError]) and re-reads the contract at the
 //     receipts' block: success is reported only once the chain shows the
 //     compose hash and device as allowed ([*StateNotConfirmedError]).
 //
-// Once a transaction has been sent, any error comes with a non-nil
-// Registration listing the transactions sent so far, so the caller can
-// check on them instead of sending again.
-func (r *Registrar) EnsureRegistered(ctx context.Context, prereq *ErrOnchainPrerequisite) (*Registration, error) {
+// Once a transaction has been sent (or an earlier one resumed), any error
+// comes with a non-nil Registration listing those transactions; calling
+// EnsureRegistered again on the same Registrar resumes waiting for them.
+// No error names an RPC URL's path or query, where providers put API keys.
+func (r *Registrar) EnsureRegistered(ctx context.Context, prereq *ErrOnchainPrerequisite) (_ *Registration, err error) {
+	defer func() { err = redactURLs(err) }()
 	if prereq == nil {
 		return nil, errors.New("onchain: EnsureRegistered: nil prerequisite")
 	}
@@ -157,33 +199,22 @@ func (r *Registrar) EnsureRegistered(ctx context.Context, prereq *ErrOnchainPrer
 		if deviceErr != nil {
 			return nil, fmt.Errorf("onchain: the device is not allowed on %s but the prerequisite has no usable device id: %w", app, deviceErr)
 		}
-		plan = append(plan, &write{method: "addDevice", data: d.PackAddDevice(deviceID)})
+		plan = append(plan, &write{key: writeKey{app, "addDevice", deviceID}, method: "addDevice", data: d.PackAddDevice(deviceID)})
+	} else {
+		r.forget(writeKey{app, "addDevice", deviceID}, nil)
 	}
 	if !st.ComposeHashAllowed {
-		plan = append(plan, &write{method: "addComposeHash", data: d.PackAddComposeHash(composeHash)})
+		plan = append(plan, &write{key: writeKey{app, "addComposeHash", composeHash}, method: "addComposeHash", data: d.PackAddComposeHash(composeHash)})
+	} else {
+		r.forget(writeKey{app, "addComposeHash", composeHash}, nil)
 	}
 	if len(plan) == 0 {
 		r.log.InfoContext(ctx, "onchain: already registered", "app", app, "block", st.Block)
 		return &Registration{Block: st.Block}, nil
 	}
 
-	if err := r.checkOwner(ctx, app); err != nil {
-		return nil, err
-	}
-	fees, err := r.fees(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.estimate(ctx, app, plan, fees); err != nil {
-		return nil, err
-	}
-	nonce, err := r.nonce(ctx)
-	if err != nil {
-		return nil, err
-	}
-
 	reg := &Registration{}
-	if err := r.send(ctx, app, plan, fees, nonce, reg); err != nil {
+	if err := r.submit(ctx, app, plan, st.Block, reg); err != nil {
 		if reg.DeviceTx == (common.Hash{}) && reg.ComposeHashTx == (common.Hash{}) {
 			return nil, err
 		}
@@ -192,6 +223,10 @@ func (r *Registrar) EnsureRegistered(ctx context.Context, prereq *ErrOnchainPrer
 	receipts, err := r.wait(ctx, plan)
 	if err != nil {
 		return reg, err
+	}
+	// Mined: a later call decides afresh from the contract's state.
+	for _, w := range plan {
+		r.forget(w.key, w.tx)
 	}
 	for i, w := range plan {
 		r.emit(Event{Kind: EventConfirmed, Method: w.method, TxHash: w.tx.Hash(), Nonce: w.tx.Nonce(), Block: receipts[i].BlockNumber.Uint64()})
@@ -214,6 +249,131 @@ func (r *Registrar) EnsureRegistered(ctx context.Context, prereq *ErrOnchainPrer
 	return reg, nil
 }
 
+// forget drops the remembered transaction of k (only if it is tx, when tx
+// is not nil).
+func (r *Registrar) forget(k writeKey, tx *types.Transaction) {
+	r.sendMu.Lock()
+	defer r.sendMu.Unlock()
+	if old := r.sent[k]; old != nil && (tx == nil || old.Hash() == tx.Hash()) {
+		delete(r.sent, k)
+	}
+}
+
+// submit gives every write of plan a transaction: the one this Registrar
+// sent earlier for the same write, if it can still be mined, else a new
+// one, sent after the owner, balance and nonce checks. seen is the block
+// the contract's state was read at. It records the hashes in reg.
+func (r *Registrar) submit(ctx context.Context, app common.Address, plan []*write, seen uint64, reg *Registration) error {
+	r.sendMu.Lock()
+	defer r.sendMu.Unlock()
+	nonces := nonceReader{r: r}
+	var fresh []*write
+	for _, w := range plan {
+		if tx := r.sent[w.key]; tx != nil {
+			ok, err := r.resumable(ctx, tx, seen, &nonces)
+			if err != nil {
+				return err
+			}
+			if ok {
+				w.tx = tx
+				reg.record(w.method, tx.Hash())
+				r.log.InfoContext(ctx, "onchain: waiting for the transaction sent earlier", "method", w.method, "tx", tx.Hash(), "nonce", tx.Nonce(), "app", app)
+				continue
+			}
+			delete(r.sent, w.key)
+		}
+		fresh = append(fresh, w)
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+
+	if err := r.checkOwner(ctx, app); err != nil {
+		return err
+	}
+	fees, err := r.fees(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.estimate(ctx, app, fresh, fees); err != nil {
+		return err
+	}
+	nonce, err := r.nonce(ctx, len(fresh), &nonces)
+	if err != nil {
+		return err
+	}
+	return r.send(ctx, app, fresh, fees, nonce, reg)
+}
+
+func (reg *Registration) record(method string, h common.Hash) {
+	switch method {
+	case "addDevice":
+		reg.DeviceTx = h
+	case "addComposeHash":
+		reg.ComposeHashTx = h
+	}
+}
+
+// nonceReader reads the signer's nonce at the latest block once per call.
+type nonceReader struct {
+	r    *Registrar
+	read bool
+	n    uint64
+}
+
+func (nr *nonceReader) latest(ctx context.Context) (uint64, error) {
+	if !nr.read {
+		n, err := nr.r.backend.NonceAt(ctx, nr.r.signer.From, nil)
+		if err != nil {
+			return 0, fmt.Errorf("onchain: reading the mined nonce of %s: %w", nr.r.signer.From, err)
+		}
+		nr.n, nr.read = n, true
+	}
+	return nr.n, nil
+}
+
+// resumable reports whether tx, sent by this Registrar in an earlier call,
+// can still do its write: it is pending, or was mined after block seen (the
+// state read that found the write missing). A transaction the node no
+// longer knows is broadcast again, unchanged, unless its nonce was used by
+// another transaction. A transaction mined at or before seen did not leave
+// the write in place (it reverted, or the write was undone since): a new
+// one is needed.
+func (r *Registrar) resumable(ctx context.Context, tx *types.Transaction, seen uint64, nonces *nonceReader) (bool, error) {
+	rc, err := r.backend.TransactionReceipt(ctx, tx.Hash())
+	if err == nil && minedReceipt(rc) {
+		return rc.BlockNumber.Uint64() > seen, nil
+	}
+	if err != nil && !errors.Is(err, ethereum.NotFound) {
+		return false, fmt.Errorf("onchain: looking up the receipt of earlier transaction %s: %w", tx.Hash(), err)
+	}
+	if _, _, err := r.backend.TransactionByHash(ctx, tx.Hash()); err == nil {
+		return true, nil
+	} else if !errors.Is(err, ethereum.NotFound) {
+		return false, fmt.Errorf("onchain: looking up earlier transaction %s: %w", tx.Hash(), err)
+	}
+	latest, err := nonces.latest(ctx)
+	if err != nil {
+		return false, err
+	}
+	if tx.Nonce() < latest {
+		return false, nil // another transaction took its nonce: it can never be mined
+	}
+	if err := r.backend.SendTransaction(ctx, tx); err != nil && !alreadyKnown(err) {
+		return false, fmt.Errorf("onchain: broadcasting earlier transaction %s again: %w", tx.Hash(), err)
+	}
+	r.log.InfoContext(ctx, "onchain: broadcast again", "tx", tx.Hash(), "nonce", tx.Nonce())
+	return true, nil
+}
+
+// alreadyKnown reports whether a node refused a transaction because it
+// already holds it (go-ethereum: "already known"; older nodes: "known
+// transaction").
+func alreadyKnown(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "already known") || strings.Contains(msg, "known transaction")
+}
+
 func (r *Registrar) emit(e Event) {
 	if r.opts.progress != nil {
 		r.opts.progress(e)
@@ -231,7 +391,7 @@ func (r *Registrar) reread(ctx context.Context, app common.Address, deviceID, co
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
 			return st, err
 		}
-		r.log.DebugContext(ctx, "onchain: re-read failed, retrying", "block", block, "err", err)
+		r.log.DebugContext(ctx, "onchain: re-read failed, retrying", "block", block, "err", redactURLs(err))
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -252,9 +412,17 @@ func (r *Registrar) status(ctx context.Context, app common.Address, deviceID, co
 }
 
 func (r *Registrar) checkChain(ctx context.Context, prereq *ErrOnchainPrerequisite) error {
-	want := r.opts.chainID
-	if want == 0 && prereq.KMSInfo != nil {
+	var want uint64
+	if prereq.KMSInfo != nil {
 		want = prereq.KMSInfo.ChainID
+	}
+	if cfg := r.opts.chainID; cfg != 0 {
+		if want != 0 && want != cfg {
+			// The caller and the payload disagree on the app's chain:
+			// neither is trusted over the other.
+			return &WrongChainError{Want: want, Configured: cfg}
+		}
+		want = cfg
 	}
 	if want == 0 {
 		return ErrNoChainID
@@ -372,21 +540,49 @@ func (r *Registrar) estimate(ctx context.Context, app common.Address, plan []*wr
 	return nil
 }
 
-func (r *Registrar) nonce(ctx context.Context) (uint64, error) {
+// nonce returns the first of count consecutive nonces to send at. A fixed
+// signer Nonce is used once: if this Registrar already sent at any of the
+// count nonces from it, the answer is a [*NonceReusedError]. Otherwise the
+// nonce is the account's pending nonce, provided every pending transaction
+// of the account is one this Registrar sent ([*PendingTransactionsError]
+// if not). Called with sendMu held.
+func (r *Registrar) nonce(ctx context.Context, count int, nonces *nonceReader) (uint64, error) {
+	from := r.signer.From
 	if r.signer.Nonce != nil {
-		if !r.signer.Nonce.IsUint64() {
+		if !r.signer.Nonce.IsUint64() || r.signer.Nonce.Uint64() > math.MaxUint64-uint64(count) {
 			return 0, errors.New("onchain: signer nonce out of range")
 		}
-		return r.signer.Nonce.Uint64(), nil
+		n := r.signer.Nonce.Uint64()
+		for i := range uint64(count) {
+			if h, used := r.nonces[n+i]; used {
+				return 0, &NonceReusedError{Account: from, Nonce: n + i, TxHash: h}
+			}
+		}
+		return n, nil
 	}
-	n, err := r.backend.PendingNonceAt(ctx, r.signer.From)
+	latest, err := nonces.latest(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("onchain: reading the nonce of %s: %w", r.signer.From, err)
+		return 0, err
 	}
-	return n, nil
+	pending, err := r.backend.PendingNonceAt(ctx, from)
+	if err != nil {
+		return 0, fmt.Errorf("onchain: reading the nonce of %s: %w", from, err)
+	}
+	if pending > latest {
+		unknown := pending-latest > uint64(len(r.nonces))
+		for n := latest; n < pending && !unknown; n++ {
+			_, mine := r.nonces[n]
+			unknown = !mine
+		}
+		if unknown {
+			return 0, &PendingTransactionsError{Account: from, Latest: latest, Pending: pending}
+		}
+	}
+	return pending, nil
 }
 
-// send signs and sends the writes back to back with consecutive nonces.
+// send signs and sends the writes back to back with consecutive nonces,
+// remembering each transaction. Called with sendMu held.
 func (r *Registrar) send(ctx context.Context, app common.Address, plan []*write, fees txFees, nonce uint64, reg *Registration) error {
 	bc := bind.NewBoundContract(app, NewDstackApp().GetABI(), r.backend, r.backend, r.backend)
 	for i, w := range plan {
@@ -402,12 +598,9 @@ func (r *Registrar) send(ctx context.Context, app common.Address, plan []*write,
 			return fmt.Errorf("onchain: sending %s to %s: %w", w.method, app, err)
 		}
 		w.tx = tx
-		switch w.method {
-		case "addDevice":
-			reg.DeviceTx = tx.Hash()
-		case "addComposeHash":
-			reg.ComposeHashTx = tx.Hash()
-		}
+		r.sent[w.key] = tx
+		r.nonces[tx.Nonce()] = tx.Hash()
+		reg.record(w.method, tx.Hash())
 		r.log.InfoContext(ctx, "onchain: sent", "method", w.method, "tx", tx.Hash(), "nonce", tx.Nonce(), "app", app, "gas", w.gas)
 		r.emit(Event{Kind: EventSubmitted, Method: w.method, TxHash: tx.Hash(), Nonce: tx.Nonce()})
 	}
@@ -462,7 +655,7 @@ func (r *Registrar) poll(ctx context.Context, plan []*write, receipts []*types.R
 				return false, fmt.Errorf("onchain: waiting for %s: %w", w.tx.Hash(), ctx.Err())
 			}
 			if !errors.Is(err, ethereum.NotFound) {
-				r.log.DebugContext(ctx, "onchain: receipt poll failed", "tx", w.tx.Hash(), "err", err)
+				r.log.DebugContext(ctx, "onchain: receipt poll failed", "tx", w.tx.Hash(), "err", redactURLs(err))
 			}
 			all = false
 			continue

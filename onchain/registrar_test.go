@@ -218,10 +218,6 @@ func TestEnsureRegisteredRefusals(t *testing.T) {
 		var wce *WrongChainError
 		require.ErrorAs(t, err, &wce)
 		assert.Equal(t, WrongChainError{Want: 8453, Got: onchaintest.ChainID}, *wce)
-
-		// An explicit chain id wins over kms_info.
-		_, err = newRegistrar(t, chain, chain.Transactor(0), WithChainID(onchaintest.ChainID)).EnsureRegistered(ctx, p)
-		require.NoError(t, err)
 	})
 
 	t.Run("unknown chain", func(t *testing.T) {
@@ -267,21 +263,37 @@ func commitWhenPending(t *testing.T, chain *onchaintest.Chain, n int) {
 	t.Cleanup(func() { <-done })
 }
 
+// transferBeforeNonce is the simulated chain's client on which the owner
+// (from elsewhere) gives app away and has it mined when the Registrar reads
+// the mined nonce, i.e. after its ownership and gas checks.
+type transferBeforeNonce struct {
+	Backend
+	t     *testing.T
+	chain *onchaintest.Chain
+	app   common.Address
+	to    common.Address
+	once  sync.Once
+}
+
+func (b *transferBeforeNonce) NonceAt(ctx context.Context, a common.Address, block *big.Int) (uint64, error) {
+	b.once.Do(func() { transact(b.t, b.chain, 0, b.app, NewDstackApp().PackTransferOwnership(b.to)) })
+	return b.Backend.NonceAt(ctx, a, block)
+}
+
 func TestEnsureRegisteredMinedRevert(t *testing.T) {
-	chain := newChain(t) // manual mining
+	chain := newChain(t, onchaintest.WithAutoCommit(5*time.Millisecond))
 	ctx := testCtx(t)
-	d := NewDstackApp()
 	app := deployApp(t, chain, onchaintest.AppConfig{Legacy: true, DeviceID: regDevice})
 	owner := chain.Transactor(0)
 
-	// The owner gives the contract away in a transaction that is pending
-	// when the registrar checks ownership: its addComposeHash passes every
-	// check, then is mined after the transfer and reverts.
-	_, err := chain.Transact(ctx, owner, app, d.PackTransferOwnership(chain.Accounts[1].Address))
+	// The owner gives the contract away after the registrar checked
+	// ownership: its addComposeHash passed every check, then is mined
+	// after the transfer and reverts.
+	backend := &transferBeforeNonce{Backend: chain.Client, t: t, chain: chain, app: app, to: chain.Accounts[1].Address}
+	r, err := NewRegistrar(backend, owner, WithPollInterval(5*time.Millisecond), WithReceiptTimeout(20*time.Second))
 	require.NoError(t, err)
-	commitWhenPending(t, chain, 2)
 
-	reg, err := newRegistrar(t, chain, chain.Transactor(0)).EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+	reg, err := r.EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
 	require.Error(t, err)
 	require.NotNil(t, reg, "the sent transaction is reported")
 	assert.NotEqual(t, common.Hash{}, reg.ComposeHashTx)
@@ -446,6 +458,11 @@ func TestErrorMessages(t *testing.T) {
 		want string
 	}{
 		{&WrongChainError{Want: 8453, Got: 1}, "onchain: the RPC endpoint is on chain 1, but the app's KMS is on chain 8453"},
+		{&WrongChainError{Want: 8453, Configured: 1}, "onchain: the Registrar was configured WithChainID(1), but the prerequisite's kms_info names chain 8453; nothing was signed"},
+		{&PendingTransactionsError{Account: a, Latest: 4, Pending: 6},
+			"onchain: account " + a.Hex() + " has 2 pending transaction(s) this Registrar did not send (nonces 4 to 5); nothing was sent: wait until they are mined, then retry"},
+		{&NonceReusedError{Account: a, Nonce: 3, TxHash: common.Hash{1}},
+			"onchain: the signer's fixed nonce 3 of " + a.Hex() + " was already used by this Registrar for transaction 0x0100000000000000000000000000000000000000000000000000000000000000; nothing was sent: set a new nonce or leave it nil"},
 		{&InsufficientFundsError{Account: a, Balance: big.NewInt(1e15), Required: big.NewInt(25e14), Methods: []string{"addDevice", "addComposeHash"}},
 			"onchain: account " + a.Hex() + " has 0.001 ETH but addDevice + addComposeHash needs up to 0.0025 ETH (estimated gas × max fee)"},
 		{&ReceiptTimeoutError{TxHashes: []common.Hash{{1}}, Timeout: time.Minute},

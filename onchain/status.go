@@ -59,14 +59,20 @@ func (s *AppStatus) OnchainStatus() OnchainStatus {
 // AtBlock).
 //
 // An address without code, or whose getters revert or return garbage, gives
-// an error matching [ErrNotDstackApp].
-func Status(ctx context.Context, reader StatusReader, app common.Address, deviceID, composeHash common.Hash, opts ...Option) (*AppStatus, error) {
+// an error matching [ErrNotDstackApp]. Once ctx is done, Status returns its
+// error, never values read meanwhile. No error names an RPC URL's path or
+// query.
+func Status(ctx context.Context, reader StatusReader, app common.Address, deviceID, composeHash common.Hash, opts ...Option) (_ *AppStatus, err error) {
+	defer func() { err = redactURLs(err) }()
 	o, err := applyOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	if reader == nil && o.rpcClient == nil {
 		return nil, errors.New("onchain: Status: nil reader")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("onchain: reading the status of %s: %w", app, err)
 	}
 	d := NewDstackApp()
 	calls := []statusCall{
@@ -94,6 +100,12 @@ func Status(ctx context.Context, reader StatusReader, app common.Address, device
 	}
 	if err != nil {
 		return nil, err
+	}
+	// A client may deliver an answer that raced with the cancellation
+	// (go-ethereum's picks either at random): the caller gave up, so the
+	// values are not reported.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("onchain: reading the status of %s: %w", app, err)
 	}
 
 	vals := make([]bool, len(calls))
@@ -246,8 +258,10 @@ func batchCalls(ctx context.Context, rc *rpc.Client, app common.Address, block s
 // ContractVersion detects the DstackApp generation at app: 1 for contracts
 // without version() (the call reverts with empty data or returns nothing;
 // most live proxies), otherwise the value version() returns (2 at the time
-// of writing). An address without code gives [ErrNotDstackApp].
-func ContractVersion(ctx context.Context, caller bind.ContractCaller, app common.Address) (uint64, error) {
+// of writing). An address without code gives [ErrNotDstackApp]. No error
+// names an RPC URL's path or query.
+func ContractVersion(ctx context.Context, caller bind.ContractCaller, app common.Address) (_ uint64, err error) {
+	defer func() { err = redactURLs(err) }()
 	code, err := caller.CodeAt(ctx, app, nil)
 	if err != nil {
 		return 0, fmt.Errorf("onchain: reading code at %s: %w", app, err)

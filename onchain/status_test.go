@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"sync/atomic"
 	"testing"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/stretchr/testify/assert"
@@ -129,6 +132,79 @@ func TestStatusContextCanceled(t *testing.T) {
 	for _, opts := range [][]Option{nil, {WithRPCClient(chain.RPCClient())}, {AtBlock(1)}} {
 		_, err := Status(ctx, chain.Client, app, common.Hash{}, common.Hash{}, opts...)
 		assert.ErrorIs(t, err, context.Canceled)
+	}
+}
+
+// cancelingReader answers each read, then cancels the caller's context:
+// the answer and the cancellation race, as they may inside go-ethereum's
+// client.
+type cancelingReader struct {
+	StatusReader
+	cancel context.CancelFunc
+}
+
+func (r cancelingReader) HeaderByNumber(_ context.Context, n *big.Int) (*types.Header, error) {
+	defer r.cancel()
+	return r.StatusReader.HeaderByNumber(context.Background(), n)
+}
+
+func (r cancelingReader) CallContract(_ context.Context, msg ethereum.CallMsg, n *big.Int) ([]byte, error) {
+	defer r.cancel()
+	return r.StatusReader.CallContract(context.Background(), msg, n)
+}
+
+// cancelingTransport reads each whole answer, then cancels the caller's
+// context before handing the answer over.
+type cancelingTransport struct {
+	cancel context.CancelFunc
+}
+
+func (c cancelingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	defer c.cancel()
+	resp, err := http.DefaultTransport.RoundTrip(r.Clone(context.Background()))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// A status whose answers arrive as the context is canceled is not
+// reported: the caller gave up.
+func TestStatusCanceledWhileAnswering(t *testing.T) {
+	chain := newChain(t, onchaintest.WithHTTP())
+	app := deployApp(t, chain, onchaintest.AppConfig{})
+	tests := []struct {
+		name    string
+		batched bool
+		opts    []Option
+	}{
+		{"sequential", false, nil},
+		{"sequential at a block", false, []Option{AtBlock(1)}},
+		{"batched", true, nil},
+		{"batched at a block", true, []Option{AtBlock(1)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var reader StatusReader = cancelingReader{StatusReader: chain.Client, cancel: cancel}
+			opts := tt.opts
+			if tt.batched {
+				rc, err := rpc.DialOptions(context.Background(), chain.URL(), rpc.WithHTTPClient(&http.Client{Transport: cancelingTransport{cancel}}))
+				require.NoError(t, err)
+				defer rc.Close()
+				reader, opts = nil, append([]Option{WithRPCClient(rc)}, opts...)
+			}
+			st, err := Status(ctx, reader, app, common.Hash{}, common.Hash{}, opts...)
+			assert.Nil(t, st)
+			assert.ErrorIs(t, err, context.Canceled)
+		})
 	}
 }
 
