@@ -66,6 +66,7 @@ type Server struct {
 	latency    time.Duration
 	requests   []Request
 	bootFails  []string
+	att        attestState // test attestation authority and faults (attestation.go)
 }
 
 // NewServer starts and returns a new Server with a default workspace
@@ -342,6 +343,10 @@ func route(method string, segs []string) (h handler, allowed bool) {
 		want, h = http.MethodGet, (*Server).getAvailableNodes
 	case len(segs) == 4 && segs[0] == "kms" && segs[2] == "pubkey":
 		want, h = http.MethodGet, (*Server).getPubkey
+	case len(segs) == 3 && segs[0] == "cvms" && segs[2] == "attestation":
+		want, h = http.MethodGet, (*Server).getAttestation
+	case len(segs) == 3 && segs[0] == "apps" && segs[2] == "attestations":
+		want, h = http.MethodGet, (*Server).getAppAttestations
 	case len(segs) == 3 && segs[0] == "cvms" && segs[2] == "replicas":
 		want, h = http.MethodPost, (*Server).postReplicas
 	case len(segs) == 3 && segs[0] == "cvms" && segs[2] == "commit-replica":
