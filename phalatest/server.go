@@ -66,6 +66,7 @@ type Server struct {
 	latency    time.Duration
 	requests   []Request
 	bootFails  []string
+	deleted    []Replica
 	att        attestState // test attestation authority and faults (attestation.go)
 }
 
@@ -324,6 +325,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, body []byte) (
 		s.log.Error("phalatest: internal error", "error", err)
 		return http.StatusInternalServerError, ""
 	}
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return status, ""
+	}
 	writeJSON(w, status, out)
 	return status, ""
 }
@@ -335,6 +340,8 @@ type handler func(s *Server, req *apiRequest) (int, any, error)
 func route(method string, segs []string) (h handler, allowed bool) {
 	var want string
 	switch {
+	case len(segs) == 2 && segs[0] == "cvms" && method == http.MethodDelete:
+		want, h = http.MethodDelete, (*Server).deleteCVM
 	case len(segs) == 2 && segs[0] == "cvms":
 		want, h = http.MethodGet, (*Server).getCVM
 	case len(segs) == 3 && segs[0] == "apps" && segs[2] == "cvms":

@@ -1,0 +1,116 @@
+package onchain
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+)
+
+// SetRegistrationCalls returns the calls that register what a replica set
+// lacks on one DstackApp contract: addDevice for every device of req not
+// allowed by st, then addComposeHash if st says it is missing. With st nil
+// (state unknown) every device and the compose hash are included; the
+// contract accepts re-adding an allowed value. Duplicate devices are
+// included once. It returns [ErrNothingToRegister] when nothing is missing.
+func SetRegistrationCalls(req SetPrerequisite, st *SetStatus) ([]Call, error) {
+	if req.App == (common.Address{}) {
+		return nil, errors.New("onchain: SetRegistrationCalls: no app address")
+	}
+	d := NewDstackApp()
+	var calls []Call
+	seen := map[common.Hash]bool{}
+	for _, id := range req.DeviceIDs {
+		if seen[id] || (st != nil && st.DeviceAllowed(id)) {
+			seen[id] = true
+			continue
+		}
+		seen[id] = true
+		calls = append(calls, Call{To: req.App, Method: "addDevice", Arg: id, Data: d.PackAddDevice(id)})
+	}
+	if st == nil || !st.ComposeHashAllowed {
+		if req.ComposeHash == (common.Hash{}) {
+			return nil, errors.New("onchain: SetRegistrationCalls: no compose hash")
+		}
+		calls = append(calls, Call{To: req.App, Method: "addComposeHash", Arg: req.ComposeHash, Data: d.PackAddComposeHash(req.ComposeHash)})
+	}
+	if len(calls) == 0 {
+		return nil, ErrNothingToRegister
+	}
+	return calls, nil
+}
+
+// SafeSetTransactions is [SafeTransactions] for a whole replica set: ONE
+// Transaction Builder batch holding every call of [SetRegistrationCalls]
+// (the devices first, the compose hash last), so the Safe's owners approve
+// N nodes with one execution. chainID 0 means req.ChainID. Options:
+// [WithCreatedAt], [WithSafeAddress], [WithBatchName].
+func SafeSetTransactions(req SetPrerequisite, st *SetStatus, chainID uint64, opts ...Option) (*SafeBatch, error) {
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	calls, err := SetRegistrationCalls(req, st)
+	if err != nil {
+		return nil, err
+	}
+	if chainID == 0 {
+		chainID = req.ChainID
+	}
+	if chainID == 0 {
+		return nil, ErrNoChainID
+	}
+	created := o.createdAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	b := &SafeBatch{
+		Version:      "1.0",
+		ChainID:      strconv.FormatUint(chainID, 10),
+		CreatedAt:    created.UnixMilli(),
+		Meta:         SafeBatchMeta{Name: o.batchName, Description: o.description, TxBuilderVersion: SafeTxBuilderVersion},
+		Transactions: []SafeTransaction{},
+	}
+	if o.safeAddress != nil {
+		b.Meta.CreatedFromSafeAddress = o.safeAddress.Hex()
+	}
+	devices := 0
+	for _, c := range calls {
+		param := "composeHash"
+		if c.Method == "addDevice" {
+			param = "deviceId"
+			devices++
+		}
+		b.Transactions = append(b.Transactions, SafeTransaction{
+			To: c.To.Hex(), Value: "0", Data: hexutil.Encode(c.Data),
+			ContractMethod: SafeContractMethod{
+				Inputs: []SafeMethodInput{{InternalType: "bytes32", Name: param, Type: "bytes32"}},
+				Name:   c.Method,
+			},
+			ContractInputsValues: map[string]string{param: c.Arg.Hex()},
+		})
+	}
+	if b.Meta.Name == "" {
+		b.Meta.Name = "Allow a replica set on DstackApp " + req.App.Hex()
+	}
+	if b.Meta.Description == "" {
+		var what []string
+		if devices > 0 {
+			what = append(what, fmt.Sprintf("addDevice for %d node(s)", devices))
+		}
+		if devices < len(calls) {
+			what = append(what, "addComposeHash("+req.ComposeHash.Hex()+")")
+		}
+		b.Meta.Description = "Phala Cloud replica set prerequisite: " + strings.Join(what, ", ")
+	}
+	sum, err := safeChecksum(b)
+	if err != nil {
+		return nil, err
+	}
+	b.Meta.Checksum = sum
+	return b, nil
+}

@@ -1,0 +1,565 @@
+package phala
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/phalaforge/phala-go/envcrypt"
+	"github.com/phalaforge/phala-go/onchain"
+)
+
+// ErrStalePlan is matched by [*StalePlanError].
+var ErrStalePlan = errors.New("phala: the replica set plan is stale")
+
+// StalePlanError is returned by ApplyReplicaSet when the state changed since the
+// plan was computed. Nothing was written. Current is the plan for the state now.
+type StalePlanError struct {
+	Planned string          `json:"planned_fingerprint"`
+	Now     string          `json:"current_fingerprint"`
+	Current *ReplicaSetPlan `json:"current_plan"`
+}
+
+// Error says what to do.
+func (e *StalePlanError) Error() string {
+	return fmt.Sprintf("phala: the replica set plan is stale (state %s, now %s): review the current plan and apply it, or apply with re-planning",
+		shortHex(e.Planned), shortHex(e.Now))
+}
+
+// Is reports whether target is ErrStalePlan.
+func (e *StalePlanError) Is(target error) bool { return target == ErrStalePlan }
+
+// ErrApplyIncomplete is matched by [*ApplyError].
+var ErrApplyIncomplete = errors.New("phala: the replica set was not fully applied")
+
+// ApplyError is returned by ApplyReplicaSet when some item failed; the
+// ApplyResult lists every item. Running apply again (after planning again)
+// converges: created replicas are counted, nothing is created twice.
+type ApplyError struct {
+	Failed  int `json:"failed"`  // creates or removals that failed
+	Skipped int `json:"skipped"` // removals not attempted to stay at the declared count
+	First   error
+}
+
+// Error gives the counts and the first failure.
+func (e *ApplyError) Error() string {
+	return fmt.Sprintf("phala: replica set: %d item(s) failed, %d removal(s) skipped: %v", e.Failed, e.Skipped, e.First)
+}
+
+// Is reports whether target is ErrApplyIncomplete.
+func (e *ApplyError) Is(target error) bool { return target == ErrApplyIncomplete }
+
+// Unwrap returns the first failure.
+func (e *ApplyError) Unwrap() error { return e.First }
+
+// MarshalJSON encodes {"error","failed","skipped","cause"}.
+func (e *ApplyError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Error   string `json:"error"`
+		Failed  int    `json:"failed"`
+		Skipped int    `json:"skipped"`
+		Cause   string `json:"cause,omitempty"`
+	}{e.Error(), e.Failed, e.Skipped, errorText(e.First)})
+}
+
+// SetRegistrar registers a whole replica set's on-chain prerequisites at once;
+// *onchain.Registrar implements it.
+type SetRegistrar interface {
+	Registrar
+	EnsureRegisteredSet(ctx context.Context, req onchain.SetPrerequisite) (*onchain.SetRegistration, error)
+}
+
+// ApplyOptions tunes ApplyReplicaSet. The zero value (or nil) applies a plan
+// that needs no on-chain registration.
+type ApplyOptions struct {
+	// Replan applies the plan of the current state when the given one is stale,
+	// instead of returning a *StalePlanError.
+	Replan bool
+	// Plan is given to the re-read of the state (the chain reader).
+	Plan *PlanOptions
+	// Concurrency bounds the creates and removals in flight (0 = DefaultScaleConcurrency).
+	Concurrency int
+	// Registrar registers every missing device and the compose hash of an
+	// Onchain KMS app in one send and one confirmation wait before the creates.
+	Registrar SetRegistrar
+	// Prepare (multisig): instead of creating on-chain replicas that need a
+	// registration, prepare one per target node and return the PreparedSet and
+	// one Safe batch in the result. Implied when the plan has on-chain work and
+	// no Registrar is given.
+	Prepare bool
+	// SafeOptions are passed to onchain.SafeSetTransactions (Safe address, name).
+	SafeOptions []onchain.Option
+	// Env replaces the plan's env (needed for a plan read back from JSON, whose
+	// env values are redacted).
+	Env []envcrypt.EnvVar
+	// Wait polls the new replicas before removals; nil uses WaitForReplica's
+	// defaults.
+	Wait *WaitOptions
+}
+
+// CreateOutcome is one create of an apply.
+type CreateOutcome struct {
+	PlannedCreate
+	VM  *VM   `json:"vm,omitempty"`
+	Err error `json:"-"`
+}
+
+// MarshalJSON adds "error" with Err's message.
+func (o CreateOutcome) MarshalJSON() ([]byte, error) {
+	type plain CreateOutcome
+	return json.Marshal(struct {
+		plain
+		Error string `json:"error,omitempty"`
+	}{plain(o), errorText(o.Err)})
+}
+
+// RemovalOutcome is one removal of an apply.
+type RemovalOutcome struct {
+	PlannedRemoval
+	Outcome DeleteOutcome `json:"outcome,omitempty"`
+	Skipped string        `json:"skipped,omitempty"` // why it was not attempted
+	Err     error         `json:"-"`
+}
+
+// MarshalJSON adds "error" with Err's message.
+func (o RemovalOutcome) MarshalJSON() ([]byte, error) {
+	type plain RemovalOutcome
+	return json.Marshal(struct {
+		plain
+		Error string `json:"error,omitempty"`
+	}{plain(o), errorText(o.Err)})
+}
+
+// ApplyResult lists every item of an apply.
+type ApplyResult struct {
+	Plan         *ReplicaSetPlan          `json:"plan"`
+	Registration *onchain.SetRegistration `json:"registration,omitempty"`
+	Creates      []CreateOutcome          `json:"creates"`
+	Removals     []RemovalOutcome         `json:"removals"`
+	// Prepared and SafeBatch are set in the multisig flow: nothing was created;
+	// execute the batch, then CommitPreparedSet.
+	Prepared  *PreparedSet       `json:"prepared,omitempty"`
+	SafeBatch *onchain.SafeBatch `json:"safe_batch,omitempty"`
+}
+
+// ApplyReplicaSet carries out plan. It first re-reads the state and refuses a
+// plan computed from another state ([*StalePlanError], nothing written) unless
+// opts.Replan. Then:
+//
+//  1. For an Onchain KMS app with on-chain work: with opts.Registrar, every
+//     missing addDevice and the addComposeHash of the whole set go in one
+//     pipelined send with one confirmation wait; without one (or with
+//     opts.Prepare), one replica per target node is prepared, and the result
+//     holds the PreparedSet and ONE Safe batch with every missing call, and
+//     nothing else happens (see [Client.CommitPreparedSet]).
+//  2. The creates run concurrently, each one replicate workflow (a POST never
+//     resent; a lost answer is an error wrapping *OutcomeUnknownError).
+//  3. The new replicas are waited for (WaitForReplica). Removals of live
+//     instances run only when every create succeeded and runs, so a move never
+//     drops below the declared count; removals of failed and stopped instances
+//     run regardless. Every removal is a DeleteCVM checked against the app.
+//
+// A failed item does not stop the others; the error is then an [*ApplyError]
+// and the result lists every item.
+func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opts *ApplyOptions) (*ApplyResult, error) {
+	if plan == nil {
+		return nil, invalidArg("plan", "", "must not be nil")
+	}
+	if opts == nil {
+		opts = &ApplyOptions{}
+	}
+	if opts.Concurrency < 0 {
+		return nil, invalidArg("Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative")
+	}
+	spec := plan.Spec
+	if len(opts.Env) > 0 {
+		spec.Env, spec.EncryptedEnv = opts.Env, ""
+	}
+	for _, v := range spec.Env {
+		if v.Value == "[REDACTED]" {
+			return nil, &SpecError{Field: "env", Value: v.Key, Reason: "the plan's env values are redacted (read back from JSON): pass ApplyOptions.Env"}
+		}
+	}
+	cur, err := c.PlanReplicaSet(ctx, &spec, opts.Plan)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Fingerprint != plan.Fingerprint {
+		if !opts.Replan {
+			return nil, &StalePlanError{Planned: plan.Fingerprint, Now: cur.Fingerprint, Current: cur}
+		}
+	}
+	plan = cur
+	res := &ApplyResult{Plan: plan, Creates: []CreateOutcome{}, Removals: []RemovalOutcome{}}
+	conc := opts.Concurrency
+	if conc == 0 {
+		conc = DefaultScaleConcurrency
+	}
+
+	encEnv := spec.EncryptedEnv
+	if len(plan.Creates) > 0 && len(spec.Env) > 0 {
+		if encEnv, err = c.EncryptEnv(ctx, plan.SourceVMUUID, spec.Env); err != nil {
+			return nil, err
+		}
+	}
+	req := ReplicateRequest{ComposeHash: plan.ComposeHash, EncryptedEnv: encEnv}
+
+	if w := plan.Onchain; w != nil && len(plan.Creates) > 0 && (w.Needed() || !w.Known) {
+		if opts.Registrar == nil || opts.Prepare {
+			return c.prepareSet(ctx, plan, req, opts, res)
+		}
+		pre, err := w.prerequisite()
+		if err != nil {
+			return nil, fmt.Errorf("phala: replica set: on-chain work: %w", err)
+		}
+		reg, err := opts.Registrar.EnsureRegisteredSet(ctx, pre)
+		res.Registration = reg
+		if err != nil {
+			return res, fmt.Errorf("phala: replica set: registering on chain (nothing was created): %w", err)
+		}
+	}
+	if opts.Registrar != nil {
+		// A 465 after the set registration (a lagging chain node, or a device
+		// the listing did not name) is handled by the per-replica workflow.
+		req.Registrar = opts.Registrar
+	}
+
+	// Creates.
+	res.Creates = make([]CreateOutcome, len(plan.Creates))
+	reps := map[int64]*replication{}
+	for _, cr := range plan.Creates {
+		if reps[cr.NodeID] != nil {
+			continue
+		}
+		r := req
+		r.NodeID = cr.NodeID
+		rep, err := c.newReplication(ctx, sourceRef{kind: sourceUUID, id: plan.SourceVMUUID, uuid: plan.SourceVMUUID}, "", r)
+		if err != nil {
+			return nil, err
+		}
+		reps[cr.NodeID] = rep
+	}
+	runAll(ctx, len(plan.Creates), conc, func(i int) {
+		cr := plan.Creates[i]
+		vm, err := reps[cr.NodeID].replicate(ctx)
+		res.Creates[i] = CreateOutcome{PlannedCreate: cr, VM: vm, Err: err}
+	})
+	failed, skipped := 0, 0
+	var first error
+	note := func(err error) {
+		failed++
+		if first == nil {
+			first = err
+		}
+	}
+	allUp := true
+	for i := range res.Creates {
+		if res.Creates[i].Err != nil {
+			note(res.Creates[i].Err)
+			allUp = false
+		}
+	}
+	// Wait for the new replicas before removing anything live.
+	if allUp && len(res.Creates) > 0 && hasLiveRemoval(plan) {
+		runAll(ctx, len(res.Creates), conc, func(i int) {
+			o := &res.Creates[i]
+			if _, err := c.WaitForReplica(ctx, o.VM.Instance().VMUUID, opts.Wait); err != nil {
+				o.Err = err
+			}
+		})
+		for i := range res.Creates {
+			if res.Creates[i].Err != nil {
+				note(res.Creates[i].Err)
+				allUp = false
+			}
+		}
+	}
+
+	// Removals.
+	res.Removals = make([]RemovalOutcome, len(plan.Removals))
+	runAll(ctx, len(plan.Removals), conc, func(i int) {
+		rm := plan.Removals[i]
+		o := RemovalOutcome{PlannedRemoval: rm}
+		if rm.Live && !allUp {
+			o.Skipped = "not every new replica was created and running: removing it could drop below the declared count"
+		} else {
+			o.Outcome, o.Err = c.DeleteCVM(ctx, rm.VMUUID, plan.AppID)
+		}
+		res.Removals[i] = o
+	})
+	for _, o := range res.Removals {
+		switch {
+		case o.Skipped != "":
+			skipped++
+		case o.Err != nil:
+			note(o.Err)
+		}
+	}
+	if failed > 0 || skipped > 0 {
+		if first == nil {
+			first = errors.New("removals skipped")
+		}
+		return res, &ApplyError{Failed: failed, Skipped: skipped, First: first}
+	}
+	return res, nil
+}
+
+func hasLiveRemoval(p *ReplicaSetPlan) bool {
+	for _, r := range p.Removals {
+		if r.Live {
+			return true
+		}
+	}
+	return false
+}
+
+// runAll runs f(0..n-1) with at most conc in flight; it stops launching when
+// ctx ends (f still sees ctx and reports its error).
+func runAll(ctx context.Context, n, conc int, f func(i int)) {
+	sem := make(chan struct{}, max(conc, 1))
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}(i)
+	}
+	wg.Wait()
+}
+
+// PreparedSet is the multisig state of a replica set: one prepared replica per
+// target node (with its commit token) and how many more replicas each node
+// gets once the Safe has executed the batch. It marshals to JSON with the commit
+// tokens: store it with WritePreparedSet (mode 0600). CommitPreparedSet records
+// its results in it, so an interrupted commit resumes where it stopped.
+type PreparedSet struct {
+	AppID       string            `json:"app_id"`
+	ComposeHash string            `json:"compose_hash"`
+	ChainID     uint64            `json:"chain_id"`
+	ExpiresAt   time.Time         `json:"expires_at"` // the earliest token expiry
+	Items       []PreparedSetItem `json:"items"`
+}
+
+// PreparedSetItem is one target node of a PreparedSet.
+type PreparedSetItem struct {
+	NodeID   int64            `json:"node_id"`
+	NodeName string           `json:"node_name"`
+	Prepared *PreparedReplica `json:"prepared,omitempty"`
+	// Extra is how many more replicas go to this node after the commit (a
+	// direct create each: the node is then allowed).
+	Extra int `json:"extra"`
+	// Results, filled in by CommitPreparedSet.
+	Committed string   `json:"committed_vm_uuid,omitempty"`
+	Created   []string `json:"created_vm_uuids,omitempty"`
+	Error     string   `json:"error,omitempty"`
+}
+
+// String describes the set without the commit tokens.
+func (s PreparedSet) String() string {
+	return fmt.Sprintf("phala.PreparedSet{app: %s, compose_hash: %s, nodes: %d, expires: %s}", s.AppID, s.ComposeHash, len(s.Items), s.ExpiresAt.Format(time.RFC3339))
+}
+
+// GoString is like String.
+func (s PreparedSet) GoString() string { return s.String() }
+
+// Format implements [fmt.Formatter]: no verb prints a commit token.
+func (s PreparedSet) Format(f fmt.State, verb rune) { formatSafe(f, verb, s.String(), s.String()) }
+
+func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req ReplicateRequest, opts *ApplyOptions, res *ApplyResult) (*ApplyResult, error) {
+	perNode := map[int64]*PreparedSetItem{}
+	var order []int64
+	for _, cr := range plan.Creates {
+		if it := perNode[cr.NodeID]; it != nil {
+			it.Extra++
+			continue
+		}
+		perNode[cr.NodeID] = &PreparedSetItem{NodeID: cr.NodeID, NodeName: cr.NodeName}
+		order = append(order, cr.NodeID)
+	}
+	set := &PreparedSet{AppID: plan.AppID, ComposeHash: plan.ComposeHash}
+	if plan.Onchain != nil {
+		set.ChainID = plan.Onchain.ChainID
+	}
+	errs := make([]error, len(order))
+	runAll(ctx, len(order), max(opts.Concurrency, DefaultScaleConcurrency), func(i int) {
+		r := req
+		r.NodeID = order[i]
+		p, err := c.PrepareReplica(ctx, plan.SourceVMUUID, r)
+		var created *ReplicaCreatedError
+		switch {
+		case errors.As(err, &created):
+			perNode[order[i]].Committed = created.VM.Instance().VMUUID
+		case err != nil:
+			errs[i] = err
+			perNode[order[i]].Error = err.Error()
+		default:
+			perNode[order[i]].Prepared = p
+		}
+	})
+	pre := onchain.SetPrerequisite{}
+	var err error
+	if pre, err = plan.Onchain.prerequisite(); err != nil {
+		return nil, err
+	}
+	pre.DeviceIDs = nil
+	for _, id := range order {
+		it := perNode[id]
+		set.Items = append(set.Items, *it)
+		if it.Prepared == nil {
+			continue
+		}
+		if set.ExpiresAt.IsZero() || it.Prepared.ExpiresAt.Before(set.ExpiresAt) {
+			set.ExpiresAt = it.Prepared.ExpiresAt
+		}
+		d, derr := it.Prepared.Prerequisite().DeviceIDBytes()
+		if derr == nil {
+			pre.DeviceIDs = append(pre.DeviceIDs, d)
+		}
+		if set.ChainID == 0 && it.Prepared.KMSInfo != nil {
+			set.ChainID = it.Prepared.KMSInfo.ChainID
+		}
+	}
+	pre.ChainID = set.ChainID
+	res.Prepared = set
+	var st *onchain.SetStatus
+	if w := plan.Onchain; w.Known {
+		st = &onchain.SetStatus{ComposeHashAllowed: !w.ComposeHashMissing, DevicesListed: map[common.Hash]bool{}}
+		missing := map[string]bool{}
+		for _, d := range w.MissingDevices {
+			missing[d] = true
+		}
+		for _, d := range w.TargetDevices {
+			h, _ := onchain.ParseHash32(d)
+			st.DevicesListed[h] = !missing[d]
+		}
+	}
+	batch, berr := onchain.SafeSetTransactions(pre, st, 0, opts.SafeOptions...)
+	if berr != nil && !errors.Is(berr, onchain.ErrNothingToRegister) {
+		return res, berr
+	}
+	res.SafeBatch = batch
+	failed := 0
+	var first error
+	for _, e := range errs {
+		if e != nil {
+			failed++
+			if first == nil {
+				first = e
+			}
+		}
+	}
+	if failed > 0 {
+		return res, &ApplyError{Failed: failed, First: first}
+	}
+	return res, nil
+}
+
+// CommitPreparedSet commits every prepared replica of set with txHash (the hash
+// of the Safe transaction that executed the batch, or AlreadyRegistered), then
+// creates each node's Extra replicas directly. Items already committed are
+// skipped, so a second call resumes an interrupted one; results are recorded in
+// set (store it again with WritePreparedSet). A commit refused because txHash
+// does not name the item's device or compose hash (ERR-01-007, possible when
+// the batch held several transactions) is sent again once with
+// AlreadyRegistered, which the API checks against the contract's state.
+func (c *Client) CommitPreparedSet(ctx context.Context, set *PreparedSet, txHash string) error {
+	if set == nil {
+		return invalidArg("set", "", "must not be nil")
+	}
+	if _, err := normTxHash(txHash); err != nil {
+		return err
+	}
+	var first error
+	failed := 0
+	for i := range set.Items {
+		it := &set.Items[i]
+		it.Error = ""
+		if it.Committed == "" && it.Prepared != nil {
+			vm, err := c.CommitPrepared(ctx, it.Prepared, txHash)
+			if err != nil && errors.Is(err, ErrTxVerificationFailed) && txHash != AlreadyRegistered {
+				vm, err = c.CommitPrepared(ctx, it.Prepared, AlreadyRegistered)
+			}
+			if err != nil {
+				it.Error = err.Error()
+				failed++
+				if first == nil {
+					first = err
+				}
+				continue
+			}
+			it.Committed = vm.Instance().VMUUID
+		}
+		for len(it.Created) < it.Extra && it.Committed != "" {
+			vm, err := c.Replicate(ctx, it.Committed, ReplicateRequest{NodeID: it.NodeID, ComposeHash: set.ComposeHash})
+			if err != nil {
+				it.Error = err.Error()
+				failed++
+				if first == nil {
+					first = err
+				}
+				break
+			}
+			it.Created = append(it.Created, vm.Instance().VMUUID)
+		}
+	}
+	if failed > 0 {
+		return &ApplyError{Failed: failed, First: first}
+	}
+	return nil
+}
+
+// WritePreparedSet writes set to path as JSON, mode 0600, atomically (a
+// temporary file in the same directory, then a rename).
+func WritePreparedSet(path string, set *PreparedSet) error {
+	data, err := json.MarshalIndent(set, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".prepared-*.json")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ReadPreparedSet reads a file written by WritePreparedSet.
+func ReadPreparedSet(path string) (*PreparedSet, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var set PreparedSet
+	if err := json.Unmarshal(data, &set); err != nil {
+		return nil, fmt.Errorf("phala: prepared set %s: %w", filepath.Base(path), err)
+	}
+	sort.SliceStable(set.Items, func(a, b int) bool { return set.Items[a].NodeID < set.Items[b].NodeID })
+	return &set, nil
+}
