@@ -440,3 +440,13 @@ func canonicalOrSame(s string) string {
 	}
 	return s
 }
+
+// AttestationRootPEM returns the root of the emulator's test PCK chain as PEM, for a
+// program in another process (e.g. phala-replicate --attestation-roots FILE).
+func (s *Server) AttestationRootPEM() []byte {
+	ca, err := s.attestCA()
+	if err != nil {
+		panic("phalatest: creating the test attestation authority: " + err.Error())
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.root.Raw})
+}
