@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -134,10 +135,97 @@ var (
 // booleans decode losslessly. For a 422 validation error Field is the dotted path of
 // the invalid input (for example "node_id" or "items.0.name"), Value the rejected
 // input when the server echoes it, and Message the validation message.
+//
+// The value of a secret field (commit_token, or token as a 422 on a commit may
+// echo it) stays in Value for the caller's use, but String, GoString, Format,
+// LogValue and MarshalJSON show it as "[REDACTED]". A copy of the token inside
+// another field's value (a commit URL carrying it, say) is hidden when the details
+// are printed as part of their *APIError, not when printed on their own.
 type ErrorDetail struct {
 	Field   string
 	Value   json.RawMessage
 	Message string
+}
+
+// redactedJSON is Value as raw JSON, the string "[REDACTED]" in place of a secret.
+var redactedJSON = json.RawMessage(`"` + redacted + `"`)
+
+// secretField reports whether a detail's field names a secret: its last dotted
+// segment is commit_token or token, in any case.
+func secretField(field string) bool {
+	if i := strings.LastIndexAny(field, "./"); i >= 0 {
+		field = field[i+1:]
+	}
+	return strings.EqualFold(field, "commit_token") || strings.EqualFold(field, "token")
+}
+
+// safeValue returns Value with a secret replaced by "[REDACTED]" and with every
+// occurrence of token (the commit token of the error the detail is part of) hidden.
+func (d ErrorDetail) safeValue(token string) json.RawMessage {
+	if len(d.Value) == 0 || string(d.Value) == "null" {
+		return d.Value
+	}
+	if secretField(d.Field) {
+		return redactedJSON
+	}
+	v := hideInJSON(d.Value, token)
+	if !json.Valid(v) {
+		return nil
+	}
+	return v
+}
+
+// hideInJSON replaces secret, raw or as escaped inside a JSON string, in the raw
+// JSON v; if that breaks v, the whole value becomes "[REDACTED]".
+func hideInJSON(v json.RawMessage, secret string) json.RawMessage {
+	if len(secret) < 4 {
+		return v
+	}
+	out := []byte(hideSecret(string(v), secret))
+	if esc, err := json.Marshal(secret); err == nil && len(esc) > 2 {
+		out = []byte(hideSecret(string(out), string(esc[1:len(esc)-1])))
+	}
+	if len(out) == len(v) && string(out) == string(v) {
+		return v
+	}
+	if !json.Valid(out) {
+		return redactedJSON
+	}
+	return out
+}
+
+// String formats the detail like %v of the struct, with the value as JSON text
+// and a secret value redacted.
+func (d ErrorDetail) String() string {
+	return fmt.Sprintf("{%s %s %s}", d.Field, d.safeValue(""), d.Message)
+}
+
+// GoString is the %#v form, with a secret value redacted.
+func (d ErrorDetail) GoString() string {
+	return fmt.Sprintf("phala.ErrorDetail{Field:%q, Value:json.RawMessage(%q), Message:%q}", d.Field, d.safeValue(""), d.Message)
+}
+
+// Format implements [fmt.Formatter]: every verb formats String (%#v GoString), so
+// no verb prints a secret value, as bytes or otherwise.
+func (d ErrorDetail) Format(f fmt.State, verb rune) { formatSafe(f, verb, d.String(), d.GoString()) }
+
+// LogValue describes the detail for log/slog, a secret value redacted.
+func (d ErrorDetail) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("field", d.Field), slog.String("value", string(d.safeValue(""))),
+		slog.String("message", d.Message))
+}
+
+// errorDetailJSON is the JSON form of an ErrorDetail.
+type errorDetailJSON struct {
+	Field   string          `json:"field,omitempty"`
+	Value   json.RawMessage `json:"value,omitempty"`
+	Message string          `json:"message,omitempty"`
+}
+
+// MarshalJSON encodes {"field", "value", "message"}, a secret value as
+// "[REDACTED]".
+func (d ErrorDetail) MarshalJSON() ([]byte, error) {
+	return json.Marshal(errorDetailJSON{Field: d.Field, Value: d.safeValue(""), Message: d.Message})
 }
 
 // Link is a documentation link attached to an error.
@@ -171,11 +259,15 @@ type APIError struct {
 
 // Error formats the error like the first line of the phala CLI, for example
 // "phala: ERR-02-005 (HTTP 409): Insufficient slots [request 7f3a]". Parts that are
-// absent are left out. It never contains the API key.
+// absent are left out. It never contains the API key or a commit token.
 func (e *APIError) Error() string {
 	if e == nil {
 		return "phala: <nil APIError>"
 	}
+	return hideSecret(e.message(), e.commitToken())
+}
+
+func (e *APIError) message() string {
 	var b strings.Builder
 	b.WriteString("phala: ")
 	if e.Code != "" {
@@ -197,6 +289,127 @@ func (e *APIError) Error() string {
 		b.WriteString("]")
 	}
 	return b.String()
+}
+
+// commitToken returns the commit token the details carry (the 465 payload's
+// commit_token, or a token a 422 or 466 echoes), or "".
+func (e *APIError) commitToken() string {
+	if e == nil {
+		return ""
+	}
+	for i := len(e.Details) - 1; i >= 0; i-- {
+		raw := e.Details[i].Value
+		if !secretField(e.Details[i].Field) || len(raw) == 0 {
+			continue
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return string(raw)
+		}
+		return s
+	}
+	return ""
+}
+
+// GoString is the %#v form: every field, with the commit token (and any secret
+// detail) shown as "[REDACTED]" and detail values as JSON text, not bytes.
+func (e *APIError) GoString() string {
+	if e == nil {
+		return "(*phala.APIError)(nil)"
+	}
+	token := e.commitToken()
+	var b strings.Builder
+	fmt.Fprintf(&b, "&phala.APIError{StatusCode:%d, Code:%q, Message:%q, Details:[]phala.ErrorDetail{",
+		e.StatusCode, e.Code, hideSecret(e.Message, token))
+	for i, d := range e.Details {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "{Field:%q, Value:json.RawMessage(%q), Message:%q}",
+			d.Field, d.safeValue(token), hideSecret(d.Message, token))
+	}
+	b.WriteString("}, Suggestions:[]string{")
+	for i, s := range e.Suggestions {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", hideSecret(s, token))
+	}
+	b.WriteString("}, Links:[]phala.Link{")
+	for i, l := range e.Links {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "{Label:%q, URL:%q}", hideSecret(l.Label, token), hideSecret(l.URL, token))
+	}
+	fmt.Fprintf(&b, "}, RequestID:%q, RetryAfter:%d}", e.RequestID, int64(e.RetryAfter))
+	return b.String()
+}
+
+// Format implements [fmt.Formatter]: every verb formats Error (%#v GoString), so
+// no verb prints the details' commit token, as text or as bytes.
+func (e *APIError) Format(f fmt.State, verb rune) { formatError(f, verb, e, e.GoString) }
+
+// LogValue describes the error for log/slog: status, code, message, request id.
+func (e *APIError) LogValue() slog.Value {
+	if e == nil {
+		return slog.StringValue("<nil>")
+	}
+	return slog.GroupValue(
+		slog.String("error", e.Error()),
+		slog.Int("status", e.StatusCode),
+		slog.String("code", string(e.Code)),
+		slog.String("request_id", e.RequestID),
+	)
+}
+
+// apiErrorJSON is the JSON form of an APIError.
+type apiErrorJSON struct {
+	Error       string            `json:"error"`
+	StatusCode  int               `json:"status_code"`
+	Code        ErrorCode         `json:"code,omitempty"`
+	Message     string            `json:"message,omitempty"`
+	Details     []errorDetailJSON `json:"details,omitempty"`
+	Suggestions []string          `json:"suggestions,omitempty"`
+	Links       []linkJSON        `json:"links,omitempty"`
+	RequestID   string            `json:"request_id,omitempty"`
+	RetryAfter  string            `json:"retry_after,omitempty"` // a Go duration, e.g. "30s"
+}
+
+type linkJSON struct {
+	Label string `json:"label,omitempty"`
+	URL   string `json:"url,omitempty"`
+}
+
+// MarshalJSON encodes the error as an object: "error" is its message, then its
+// fields in snake_case. The commit token of a 465 (and any secret detail) is
+// "[REDACTED]"; keep a [PreparedReplica] to store a 465 for a
+// later commit.
+func (e *APIError) MarshalJSON() ([]byte, error) {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	token := e.commitToken()
+	out := apiErrorJSON{
+		Error:      e.Error(),
+		StatusCode: e.StatusCode,
+		Code:       e.Code,
+		Message:    hideSecret(e.Message, token),
+		RequestID:  e.RequestID,
+	}
+	for _, d := range e.Details {
+		out.Details = append(out.Details, errorDetailJSON{Field: d.Field, Value: d.safeValue(token), Message: hideSecret(d.Message, token)})
+	}
+	for _, s := range e.Suggestions {
+		out.Suggestions = append(out.Suggestions, hideSecret(s, token))
+	}
+	for _, l := range e.Links {
+		out.Links = append(out.Links, linkJSON{Label: hideSecret(l.Label, token), URL: hideSecret(l.URL, token)})
+	}
+	if e.RetryAfter > 0 {
+		out.RetryAfter = e.RetryAfter.String()
+	}
+	return json.Marshal(out)
 }
 
 // Is reports whether target is the Err… sentinel of e's code, so that

@@ -53,6 +53,15 @@ func (APIKey) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
 // LogValue returns "[REDACTED]" for log/slog.
 func (APIKey) LogValue() slog.Value { return slog.StringValue(redacted) }
 
+// MarshalJSON encodes "[REDACTED]": a configuration or report marshalled to JSON
+// never holds the key.
+func (APIKey) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText returns "[REDACTED]", for encoders that use [encoding.TextMarshaler].
+// (encoding/json writes a map key of a string type as it is: do not key maps by
+// APIKey.)
+func (APIKey) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
 // Client talks to the Phala Cloud API. Create one with NewClient; it is safe for
 // concurrent use by several goroutines.
 type Client struct {
@@ -330,6 +339,10 @@ func (c *Client) String() string {
 
 // GoString is like String, so %#v does not print the API key either.
 func (c *Client) GoString() string { return c.String() }
+
+// Format implements [fmt.Formatter] so that no verb (%d, %x, …) prints the
+// client's fields, the API key among them: every verb formats String.
+func (c *Client) Format(f fmt.State, verb rune) { formatSafe(f, verb, c.String(), c.String()) }
 
 // LogValue describes the client for log/slog without its API key.
 func (c *Client) LogValue() slog.Value {

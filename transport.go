@@ -249,14 +249,25 @@ func (c *Client) redact(s string) string {
 	return strings.ReplaceAll(s, string(c.cfg.apiKey), redacted)
 }
 
+// redactAPIError removes the API key from every text of an error answer, the
+// details' raw JSON values and the links included, since a server may echo the
+// key anywhere.
 func (c *Client) redactAPIError(e *APIError) {
 	e.Message = c.redact(e.Message)
 	e.RequestID = c.redact(e.RequestID)
 	for i := range e.Details {
+		e.Details[i].Field = c.redact(e.Details[i].Field)
 		e.Details[i].Message = c.redact(e.Details[i].Message)
+		if c.cfg.apiKey != "" {
+			e.Details[i].Value = hideInJSON(e.Details[i].Value, string(c.cfg.apiKey))
+		}
 	}
 	for i := range e.Suggestions {
 		e.Suggestions[i] = c.redact(e.Suggestions[i])
+	}
+	for i := range e.Links {
+		e.Links[i].Label = c.redact(e.Links[i].Label)
+		e.Links[i].URL = c.redact(e.Links[i].URL)
 	}
 }
 
