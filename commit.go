@@ -2,8 +2,10 @@ package phala
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -55,6 +57,43 @@ func (r CommitRequest) String() string {
 
 // GoString is like String, so %#v does not print the token either.
 func (r CommitRequest) GoString() string { return r.String() }
+
+// Format implements [fmt.Formatter] so that no verb (%d, %x, …) prints the token:
+// every verb formats String.
+func (r CommitRequest) Format(f fmt.State, verb rune) { formatSafe(f, verb, r.String(), r.String()) }
+
+// LogValue describes the request for log/slog without the token.
+func (r CommitRequest) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("compose_hash", r.ComposeHash),
+		slog.String("transaction_hash", r.TransactionHash),
+		slog.String("token", redacted),
+	}
+	if !r.ExpiresAt.IsZero() {
+		attrs = append(attrs, slog.Time("expires_at", r.ExpiresAt))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON encodes the request with the token as "[REDACTED]" (snake_case
+// keys: token, compose_hash, transaction_hash, expires_at). To store a prepared
+// replica so as to commit it later, marshal the [PreparedReplica] instead: its JSON
+// form keeps the token.
+func (r CommitRequest) MarshalJSON() ([]byte, error) {
+	out := struct {
+		Token           string     `json:"token,omitempty"`
+		ComposeHash     string     `json:"compose_hash"`
+		TransactionHash string     `json:"transaction_hash"`
+		ExpiresAt       *time.Time `json:"expires_at,omitempty"`
+	}{ComposeHash: r.ComposeHash, TransactionHash: r.TransactionHash}
+	if r.Token != "" {
+		out.Token = redacted
+	}
+	if !r.ExpiresAt.IsZero() {
+		out.ExpiresAt = &r.ExpiresAt
+	}
+	return json.Marshal(out)
+}
 
 type commitBody struct {
 	Token           string `json:"token"`

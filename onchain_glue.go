@@ -61,6 +61,36 @@ func (e *PayloadMismatchError) Error() string {
 // Is reports whether target is ErrPayloadMismatch.
 func (e *PayloadMismatchError) Is(target error) bool { return target == ErrPayloadMismatch }
 
+// GoString is the %#v form; the Prerequisite shows without its commit token.
+func (e *PayloadMismatchError) GoString() string {
+	return fmt.Sprintf("&phala.PayloadMismatchError{Field:%q, Payload:%q, Expected:%q, From:%q, Prerequisite:%#v}",
+		e.Field, e.Payload, e.Expected, e.From, e.Prerequisite)
+}
+
+// Format implements [fmt.Formatter]: every verb formats Error (%#v GoString), so
+// no verb prints the rejected payload's commit token.
+func (e *PayloadMismatchError) Format(f fmt.State, verb rune) { formatError(f, verb, e, e.GoString) }
+
+// LogValue describes the mismatch for log/slog, without the commit token.
+func (e *PayloadMismatchError) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("error", e.Error()), slog.String("field", e.Field),
+		slog.String("payload", e.Payload), slog.String("expected", e.Expected), slog.String("from", e.From))
+}
+
+// MarshalJSON encodes the error as an object: "error" is its message, then
+// field, payload, expected, from, and the rejected prerequisite with its commit
+// token as "[REDACTED]".
+func (e *PayloadMismatchError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Error        string                  `json:"error"`
+		Field        string                  `json:"field"`
+		Payload      string                  `json:"payload"`
+		Expected     string                  `json:"expected"`
+		From         string                  `json:"from"`
+		Prerequisite *ErrOnchainPrerequisite `json:"prerequisite,omitempty"`
+	}{e.Error(), e.Field, e.Payload, e.Expected, e.From, e.Prerequisite})
+}
+
 // AutoRegistrationError reports that the automatic workflow (Replicate with a
 // Registrar) failed after the 465 answer: in EnsureRegistered, or in the commit
 // that followed it. Prerequisite holds the commit token and Registration the
@@ -86,6 +116,37 @@ func (e *AutoRegistrationError) Error() string {
 
 // Unwrap returns Err.
 func (e *AutoRegistrationError) Unwrap() error { return e.Err }
+
+// GoString is the %#v form; the Prerequisite shows without its commit token.
+func (e *AutoRegistrationError) GoString() string {
+	return fmt.Sprintf("&phala.AutoRegistrationError{VMUUID:%q, Prerequisite:%#v, Registration:%#v, Committing:%t, Err:%#v}",
+		e.VMUUID, e.Prerequisite, e.Registration, e.Committing, e.Err)
+}
+
+// Format implements [fmt.Formatter]: every verb formats Error (%#v GoString), so
+// no verb prints the commit token of Prerequisite.
+func (e *AutoRegistrationError) Format(f fmt.State, verb rune) { formatError(f, verb, e, e.GoString) }
+
+// LogValue describes the failure for log/slog, without the commit token.
+func (e *AutoRegistrationError) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("error", e.Error()), slog.String("vm_uuid", e.VMUUID),
+		slog.Bool("committing", e.Committing))
+}
+
+// MarshalJSON encodes the error as an object: "error" is its message, then
+// vm_uuid, committing, the registration, the prerequisite with its commit token
+// as "[REDACTED]", and "cause", the message of Err. Marshal the PreparedReplica
+// made from Prerequisite instead to store the token for a later commit.
+func (e *AutoRegistrationError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Error        string                  `json:"error"`
+		VMUUID       string                  `json:"vm_uuid"`
+		Committing   bool                    `json:"committing"`
+		Registration *onchain.Registration   `json:"registration,omitempty"`
+		Prerequisite *ErrOnchainPrerequisite `json:"prerequisite,omitempty"`
+		Cause        string                  `json:"cause,omitempty"`
+	}{e.Error(), e.VMUUID, e.Committing, e.Registration, e.Prerequisite, errorText(e.Err)})
+}
 
 // is465 reports whether an API error is the prepare answer (HTTP 465, or its code).
 func is465(e *APIError) bool {

@@ -2,6 +2,7 @@ package phala
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,15 @@ func (e *ReplicaCreatedError) Error() string {
 
 // Is reports whether target is ErrReplicaCreated.
 func (e *ReplicaCreatedError) Is(target error) bool { return target == ErrReplicaCreated }
+
+// MarshalJSON encodes the error as an object: "error" is its message and "vm" the
+// created replica.
+func (e *ReplicaCreatedError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Error string `json:"error"`
+		VM    *VM    `json:"vm,omitempty"`
+	}{e.Error(), e.VM})
+}
 
 // ReplicateRequest describes the replica to create. The zero value replicates the
 // source as it is, on a node the platform chooses.
@@ -95,6 +105,26 @@ func (r ReplicateRequest) LogValue() slog.Value {
 		slog.Int("encrypted_env_len", len(r.EncryptedEnv)),
 		slog.Bool("registrar", r.Registrar != nil),
 	)
+}
+
+// GoString is like String, so %#v does not print the values of Env either.
+func (r ReplicateRequest) GoString() string { return r.String() }
+
+// Format implements [fmt.Formatter] so that no verb (%d, %x, …) prints the values
+// of Env: every verb formats String.
+func (r ReplicateRequest) Format(f fmt.State, verb rune) { formatSafe(f, verb, r.String(), r.String()) }
+
+// MarshalJSON encodes the request with snake_case keys, every value of Env as
+// "[REDACTED]" (see [envcrypt.EnvVar.MarshalJSON]) and Registrar as a boolean:
+// whether one is set. The encrypted env is ciphertext and is kept.
+func (r ReplicateRequest) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Node         string            `json:"node,omitempty"`
+		ComposeHash  string            `json:"compose_hash,omitempty"`
+		Env          []envcrypt.EnvVar `json:"env,omitempty"`
+		EncryptedEnv string            `json:"encrypted_env,omitempty"`
+		Registrar    bool              `json:"registrar"`
+	}{r.Node, r.ComposeHash, r.Env, r.EncryptedEnv, r.Registrar != nil})
 }
 
 // replicaBody is the body of POST .../replicas: only the fields set.
@@ -488,6 +518,10 @@ func (p PreparedReplica) String() string {
 
 // GoString is like String, so %#v does not print the commit token either.
 func (p PreparedReplica) GoString() string { return p.String() }
+
+// Format implements [fmt.Formatter] so that no verb (%d, %x, …) prints the commit
+// token: every verb formats String. Only the JSON form holds the token.
+func (p PreparedReplica) Format(f fmt.State, verb rune) { formatSafe(f, verb, p.String(), p.String()) }
 
 // LogValue describes the prepared replica for log/slog without the commit token.
 func (p PreparedReplica) LogValue() slog.Value {
