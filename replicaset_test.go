@@ -1,0 +1,415 @@
+package phala_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/onchain"
+	"github.com/phalaforge/phala-go/phalatest"
+	"github.com/phalaforge/phala-go/phalatest/sandbox"
+)
+
+type setFixture struct {
+	srv    *phalatest.Server
+	c      *phala.Client
+	app    phalatest.App
+	src    phalatest.CVM
+	nodes  map[string]phalatest.Node
+	ctx    context.Context
+	waitFn *phala.WaitOptions
+}
+
+// newSetFixture: a Cloud KMS app with one running CVM on node a1 (us-west);
+// nodes a1, a2 in us-west, b1, b2 in eu-central. Replicas run at once.
+func newSetFixture(t *testing.T) *setFixture {
+	t.Helper()
+	srv := phalatest.NewServer(phalatest.WithProvisioningDelays(0, 0))
+	t.Cleanup(srv.Close)
+	f := &setFixture{srv: srv, nodes: map[string]phalatest.Node{}, ctx: context.Background(),
+		waitFn: &phala.WaitOptions{PollInterval: 1}}
+	for _, n := range []phalatest.Node{
+		{Name: "a1", Region: "us-west"}, {Name: "a2", Region: "us-west"},
+		{Name: "b1", Region: "eu-central"}, {Name: "b2", Region: "eu-central"},
+	} {
+		n.Listed = true
+		f.nodes[n.Name] = srv.AddNode(n)
+	}
+	f.app = srv.AddApp(phalatest.App{Name: "web", KMS: phalatest.KMSCloud})
+	f.src = srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
+	c, err := srv.Client()
+	require.NoError(t, err)
+	f.c = c
+	return f
+}
+
+func (f *setFixture) spec(placements ...phala.Placement) *phala.ReplicaSet {
+	return &phala.ReplicaSet{Source: "app_" + f.app.ID, Placements: placements}
+}
+
+// live counts the live instances per node name.
+func (f *setFixture) live(t *testing.T) map[string]int {
+	t.Helper()
+	list, err := f.c.ListReplicas(f.ctx, f.app.ID)
+	require.NoError(t, err)
+	out := map[string]int{}
+	for _, cvm := range list {
+		if cvm.Status == phalatest.StatusRunning || cvm.Status == phalatest.StatusCreating || cvm.Status == phalatest.StatusStarting {
+			out[cvm.Instance().NodeName]++
+		}
+	}
+	return out
+}
+
+func (f *setFixture) writes() []phalatest.Request {
+	var out []phalatest.Request
+	for _, r := range f.srv.Requests() {
+		if r.Method != http.MethodGet {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestReplicaSetBadSpecsRefusedWithoutWrite(t *testing.T) {
+	f := newSetFixture(t)
+	other := strings.Repeat("ab", 32)
+	tests := []struct {
+		name  string
+		spec  *phala.ReplicaSet
+		field string
+	}{
+		{"negative count", f.spec(phala.Placement{Node: "a1", Count: -1}), "placements[0].count"},
+		{"node twice", f.spec(phala.Placement{Node: "a1", Count: 1}, phala.Placement{Node: "A1", Count: 1}), "placements[1].node"},
+		{"node twice by id and name", f.spec(phala.Placement{Node: "a1", Count: 1},
+			phala.Placement{Node: jsonNum(f.nodes["a1"].ID), Count: 1}), "placements[1].node"},
+		{"unknown node", f.spec(phala.Placement{Node: "nope", Count: 1}), "placements[0].node"},
+		{"unknown node id", f.spec(phala.Placement{Node: "999", Count: 1}), "placements[0].node"},
+		{"unknown region", f.spec(phala.Placement{Region: "mars", Count: 1}), "placements[0].region"},
+		{"two compose hashes", &phala.ReplicaSet{Source: f.src.VMUUID, ComposeHash: other,
+			Placements: []phala.Placement{{Node: "a1", Count: 1}}}, "compose_hash"},
+		{"node and region", f.spec(phala.Placement{Node: "a1", Region: "us-west", Count: 1}), "placements[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := f.c.PlanReplicaSet(f.ctx, tt.spec, nil)
+			require.Error(t, err)
+			assert.Nil(t, plan)
+			var se *phala.SpecError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, tt.field, se.Field)
+			assert.ErrorIs(t, err, phala.ErrInvalidSpec)
+		})
+	}
+	assert.Empty(t, f.writes(), "no request that writes")
+}
+
+func jsonNum(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestParseReplicaSet(t *testing.T) {
+	tests := []struct {
+		name, doc, field string
+	}{
+		{"json duplicate compose hash", `{"source":"app_` + strings.Repeat("1", 40) + `","compose_hash":"` + strings.Repeat("a", 64) +
+			`","compose_hash":"` + strings.Repeat("b", 64) + `","placements":[{"node":"a1","count":1}]}`, "compose_hash"},
+		{"json unknown key", `{"source":"x","placement":[]}`, "(file)"},
+		{"yaml duplicate key", "source: x\ncompose_hash: " + strings.Repeat("a", 64) + "\ncompose_hash: " + strings.Repeat("b", 64) + "\nplacements: [{node: a1, count: 1}]\n", "(file)"},
+		{"yaml negative count", "source: x\nplacements:\n  - region: us-west\n    count: -2\n", "placements[0].count"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := phala.ParseReplicaSet([]byte(tt.doc))
+			var se *phala.SpecError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, tt.field, se.Field)
+		})
+	}
+	s, err := phala.ParseReplicaSet([]byte("source: web-1\nplacements:\n  - region: us-west\n    count: 3\n  - anywhere: true\n    count: 1\nenv:\n  B: two\n  A: one\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 4, s.Total())
+	require.Len(t, s.Env, 2)
+	assert.Equal(t, "A", s.Env[0].Key)
+	assert.NotContains(t, s.String(), "one", "no env value in String")
+}
+
+func TestReplicaSetSpreadsOverRegionDeterministically(t *testing.T) {
+	f := newSetFixture(t)
+	spec := f.spec(phala.Placement{Region: "us-west", Count: 3}, phala.Placement{Region: "EU-central", Count: 2})
+	p1, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	require.NoError(t, err)
+	p2, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	require.NoError(t, err)
+	j1, _ := json.Marshal(p1)
+	j2, _ := json.Marshal(p2)
+	assert.JSONEq(t, string(j1), string(j2), "same state, same plan")
+	got := map[string]int{}
+	for _, c := range p1.Creates {
+		got[c.NodeName]++
+	}
+	// a1 already runs the source: a2 gets the first create of us-west.
+	assert.Equal(t, map[string]int{"a1": 1, "a2": 1, "b1": 1, "b2": 1}, got)
+	assert.Contains(t, p1.String(), "+ create")
+	assert.Empty(t, f.writes(), "planning is read-only")
+
+	_, err = f.c.ApplyReplicaSet(f.ctx, p1, &phala.ApplyOptions{Wait: f.waitFn})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"a1": 2, "a2": 1, "b1": 1, "b2": 1}, f.live(t))
+	again, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	require.NoError(t, err)
+	assert.True(t, again.Empty(), again.String())
+}
+
+// A move from us-west to eu-central: every create is sent (and running) before
+// the first DELETE, and only then the old instances go.
+func TestReplicaSetCreatesBeforeRemoving(t *testing.T) {
+	f := newSetFixture(t)
+	extra := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a2"].ID})
+	spec := f.spec(phala.Placement{Region: "eu-central", Count: 2}, phala.Placement{Region: "us-west", Count: 0})
+	spec.Source = f.src.VMUUID
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	require.NoError(t, err)
+	require.Len(t, plan.Creates, 2)
+	require.Len(t, plan.Removals, 2)
+	f.srv.ResetRequests()
+
+	res, err := f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Wait: f.waitFn})
+	require.NoError(t, err)
+	lastPost, firstDelete := -1, -1
+	for i, r := range f.srv.Requests() {
+		switch r.Method {
+		case http.MethodPost:
+			lastPost = i
+		case http.MethodDelete:
+			if firstDelete < 0 {
+				firstDelete = i
+			}
+		}
+	}
+	require.GreaterOrEqual(t, firstDelete, 0)
+	assert.Less(t, lastPost, firstDelete, "creates before removals")
+	assert.Equal(t, map[string]int{"b1": 1, "b2": 1}, f.live(t))
+	removed := []string{res.Removals[0].VMUUID, res.Removals[1].VMUUID}
+	assert.ElementsMatch(t, []string{f.src.VMUUID, extra.VMUUID}, removed)
+}
+
+func TestReplicaSetStalePlanRefused(t *testing.T) {
+	f := newSetFixture(t)
+	plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "b1", Count: 1}, phala.Placement{Node: "a1", Count: 1}), nil)
+	require.NoError(t, err)
+	f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["b1"].ID}) // someone else scaled meanwhile
+
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan, nil)
+	var stale *phala.StalePlanError
+	require.ErrorAs(t, err, &stale)
+	assert.ErrorIs(t, err, phala.ErrStalePlan)
+	assert.True(t, stale.Current.Empty(), "the current plan has nothing left to do")
+	assert.Empty(t, f.writes())
+
+	res, err := f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Replan: true})
+	require.NoError(t, err)
+	assert.Empty(t, res.Creates, "re-planned: b1 already has its replica")
+	assert.Empty(t, f.writes())
+}
+
+func TestReplicaSetProtectedKept(t *testing.T) {
+	f := newSetFixture(t)
+	newest := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
+	failed := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID, Status: phalatest.StatusError})
+	spec := f.spec(phala.Placement{Node: "a1", Count: 1})
+	spec.Protect = []string{newest.VMUUID, failed.VMUUID}
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	require.NoError(t, err)
+	require.Len(t, plan.Removals, 1)
+	assert.Equal(t, f.src.VMUUID, plan.Removals[0].VMUUID, "the newest is protected: the older one goes")
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan, nil)
+	require.NoError(t, err)
+	_, ok := f.srv.Replica(newest.VMUUID)
+	assert.True(t, ok)
+	_, ok = f.srv.Replica(failed.VMUUID)
+	assert.True(t, ok, "a protected failed instance is kept too")
+}
+
+func TestReplicaSetRemovalOrderFailedThenNewest(t *testing.T) {
+	f := newSetFixture(t)
+	mid := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
+	newest := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
+	stopped := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID, Status: phalatest.StatusStopped})
+	plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "a1", Count: 1}), nil)
+	require.NoError(t, err)
+	var order []string
+	for _, r := range plan.Removals {
+		order = append(order, r.VMUUID)
+	}
+	assert.Equal(t, []string{stopped.VMUUID, newest.VMUUID, mid.VMUUID}, order)
+	require.Len(t, plan.Keep, 1)
+	assert.Equal(t, f.src.VMUUID, plan.Keep[0].VMUUID, "the oldest stays")
+}
+
+// One create refused, the others proceed; live removals wait; a rerun
+// converges without a duplicate.
+func TestReplicaSetPartialFailureThenRerunConverges(t *testing.T) {
+	f := newSetFixture(t)
+	spec := f.spec(phala.Placement{Region: "eu-central", Count: 2}, phala.Placement{Node: "a1", Count: 0})
+	spec.Source = f.src.VMUUID
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	require.NoError(t, err)
+	f.srv.FailNext(phalatest.Fault{Method: http.MethodPost, Status: http.StatusConflict, Count: 1})
+
+	res, err := f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Concurrency: 1, Wait: f.waitFn})
+	var ae *phala.ApplyError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 1, ae.Failed)
+	assert.Equal(t, 1, ae.Skipped, "the source is not removed while a create failed")
+	out, jerr := json.Marshal(res)
+	require.NoError(t, jerr)
+	assert.Contains(t, string(out), `"error"`)
+	assert.Equal(t, 1, f.live(t)["a1"])
+
+	plan2, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	require.NoError(t, err)
+	require.Len(t, plan2.Creates, 1)
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan2, &phala.ApplyOptions{Wait: f.waitFn})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"b1": 1, "b2": 1}, f.live(t))
+}
+
+// A create whose answer is lost is never resent; the rerun sees the replica and
+// creates only what is missing.
+func TestReplicaSetNoDuplicateUnderLostAnswers(t *testing.T) {
+	f := newSetFixture(t)
+	spec := f.spec(phala.Placement{Node: "b1", Count: 3})
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	require.NoError(t, err)
+	f.srv.FailNext(phalatest.Fault{Method: http.MethodPost, DropAfterProcessing: true, Count: 2})
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Concurrency: 1})
+	var unknown *phala.OutcomeUnknownError
+	require.ErrorAs(t, err, &unknown)
+	posts := 0
+	for _, r := range f.writes() {
+		if r.Method == http.MethodPost {
+			posts++
+		}
+	}
+	assert.Equal(t, 3, posts, "each POST sent once")
+
+	plan2, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	require.NoError(t, err)
+	assert.Empty(t, plan2.Creates, "the lost answers created their replicas")
+	assert.Equal(t, 3, f.live(t)["b1"])
+}
+
+func TestDeleteCVM(t *testing.T) {
+	f := newSetFixture(t)
+	other := f.srv.AddApp(phalatest.App{Name: "other", KMS: phalatest.KMSCloud})
+	foreign := f.srv.AddCVM(phalatest.CVM{AppID: other.ID, NodeID: f.nodes["a1"].ID})
+
+	_, err := f.c.DeleteCVM(f.ctx, foreign.VMUUID, f.app.ID)
+	assert.ErrorIs(t, err, phala.ErrWrongApp)
+	assert.Empty(t, f.writes(), "nothing deleted for another app")
+
+	out, err := f.c.DeleteCVM(f.ctx, f.src.VMUUID, "app_"+f.app.ID)
+	require.NoError(t, err)
+	assert.Equal(t, phala.DeleteAccepted, out)
+	out, err = f.c.DeleteCVM(f.ctx, f.src.VMUUID, f.app.ID)
+	require.NoError(t, err)
+	assert.Equal(t, phala.DeleteAlreadyGone, out)
+
+	// A lost answer: read again, find it gone.
+	victim := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
+	f.srv.FailNext(phalatest.Fault{Method: http.MethodDelete, DropAfterProcessing: true, Count: 1})
+	out, err = f.c.DeleteCVM(f.ctx, victim.VMUUID, f.app.ID)
+	require.NoError(t, err)
+	assert.Equal(t, phala.DeleteAlreadyGone, out)
+}
+
+// Multisig: eight nodes need one Safe batch; the stand-in Safe executes it and
+// one commit of the set creates every replica.
+func TestReplicaSetMultisigOneBatch(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+	require.NoError(t, err)
+	for _, name := range []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7"} {
+		sb.Server.AddNode(phalatest.Node{Name: name, Region: "ms", Listed: true, OnchainKMS: true})
+	}
+	c, err := sb.Client()
+	require.NoError(t, err)
+	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{
+		{Region: "ms", Count: 8}, {Node: "node-a", Count: 1}, {Node: "node-b", Count: 1}}}
+	plan, err := c.PlanReplicaSet(ctx, spec, &phala.PlanOptions{Chain: sb.Chain.Client})
+	require.NoError(t, err)
+	require.Len(t, plan.Creates, 9)
+	require.True(t, plan.Onchain.Known)
+	assert.Len(t, plan.Onchain.MissingDevices, 8, "node-a is allowed already")
+	assert.True(t, plan.Onchain.ComposeHashMissing)
+
+	res, err := c.ApplyReplicaSet(ctx, plan, &phala.ApplyOptions{Plan: &phala.PlanOptions{Chain: sb.Chain.Client}})
+	require.NoError(t, err)
+	require.NotNil(t, res.SafeBatch)
+	assert.Len(t, res.SafeBatch.Transactions, 9, "8 addDevice + 1 addComposeHash in ONE batch")
+	assert.Empty(t, sb.Server.Replicas(), "nothing created before the approval")
+
+	path := filepath.Join(t.TempDir(), "set.prepared.json")
+	require.NoError(t, phala.WritePreparedSet(path, res.Prepared))
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	receipts, err := sb.ExecuteBatch(ctx, 1, res.SafeBatch)
+	require.NoError(t, err)
+	set, err := phala.ReadPreparedSet(path)
+	require.NoError(t, err)
+	require.NoError(t, c.CommitPreparedSet(ctx, set, receipts[len(receipts)-1].TxHash.Hex()))
+	assert.Len(t, sb.Server.Replicas(), 9)
+	// Resumable: a second commit of the same set sends nothing new.
+	before := len(sb.Server.Requests())
+	require.NoError(t, c.CommitPreparedSet(ctx, set, receipts[len(receipts)-1].TxHash.Hex()))
+	assert.Equal(t, before, len(sb.Server.Requests()))
+	assert.Len(t, sb.Server.Replicas(), 9)
+}
+
+// Key-owned: the whole set is registered with one send and one wait.
+func TestReplicaSetRegistrarOneConfirmationWait(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+	require.NoError(t, err)
+	for _, name := range []string{"k1", "k2", "k3"} {
+		sb.Server.AddNode(phalatest.Node{Name: name, Region: "k", Listed: true, OnchainKMS: true})
+	}
+	c, err := sb.Client()
+	require.NoError(t, err)
+	var submitted []onchain.Event
+	reg, err := onchain.NewRegistrar(sb.Chain.Client, sb.Chain.Transactor(1),
+		onchain.WithPollInterval(5e6), onchain.WithProgress(func(e onchain.Event) {
+			if e.Kind == onchain.EventSubmitted {
+				submitted = append(submitted, e)
+			}
+		}))
+	require.NoError(t, err)
+	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Region: "k", Count: 3}}}
+	plan, err := c.PlanReplicaSet(ctx, spec, nil)
+	require.NoError(t, err)
+	assert.False(t, plan.Onchain.Known)
+	res, err := c.ApplyReplicaSet(ctx, plan, &phala.ApplyOptions{Registrar: reg})
+	require.NoError(t, err)
+	require.NotNil(t, res.Registration)
+	assert.Len(t, res.Registration.Txs, 4, "3 addDevice + 1 addComposeHash")
+	assert.Len(t, submitted, 4)
+	assert.Len(t, sb.Server.Replicas(), 3)
+	for _, o := range res.Creates {
+		assert.NoError(t, o.Err)
+	}
+}
