@@ -51,8 +51,9 @@
 // error by status family.
 //
 // Other errors are typed too: [*OutcomeUnknownError] when a POST may have reached the
-// server but its answer was lost (see Retries), [*ResponseError] when a 2xx body is too
-// large or not the expected JSON, [*RedirectError] for a refused redirect. Bad options
+// server but its outcome is unknown (see Retries), [*ResponseError] when a 2xx body is
+// too large or not the expected JSON ([*UnreadableCreatedError] wrapping it for a
+// POST, which the server acted on), [*RedirectError] for a refused redirect. Bad options
 // wrap [ErrInvalidOption]. Context errors stay visible to errors.Is
 // (context.Canceled, context.DeadlineExceeded).
 //
@@ -63,15 +64,22 @@
 //
 //   - GET (and HEAD, OPTIONS) are retried after network errors and on HTTP 408, 429,
 //     500, 502, 503 and 504. Reading twice is harmless.
-//   - POST, and every other method, is retried only when the server provably did not
-//     act on it: the connection could not be established (DNS failure, connection
-//     refused; no connection was obtained for the attempt), or the answer was 429 or
-//     503 with a Retry-After header (the server refused the request before doing any
-//     work and said when to come back).
-//   - A POST that may have reached the server without an answer coming back (the
-//     connection broke or the per-attempt timeout expired after sending, or the
-//     context ended while waiting) is never resent: the call returns an
+//   - POST, and every other method, is resent only when the server provably did not
+//     see it: the connection could not be established (DNS failure, connection
+//     refused; no connection was obtained for the attempt). After any answer it is
+//     never resent: a gateway can answer 502, 503 (even with Retry-After) or 504
+//     after the API acted on the request.
+//   - A POST whose outcome is unknown is never resent: the call returns an
 //     [*OutcomeUnknownError] saying how to check the outcome (list the app's CVMs).
+//     That is the case when no answer came back (the connection broke or the
+//     per-attempt timeout expired after sending, or the context ended while
+//     waiting), when the answer was 502, 503 or 504 (the error also wraps the
+//     [*APIError]), and when it was a redirect: no redirect of a POST is followed,
+//     and the [*RedirectError] it wraps names only the Location's origin. A 429 is
+//     a refusal: an [*APIError] whose RetryAfter says when to try again.
+//   - A POST answered 2xx whose body cannot be read (cut short, not JSON, empty,
+//     too large) is an [*UnreadableCreatedError]: the server acted, so the replica
+//     exists; find it with [Client.ListReplicas] or [Client.GetCVM].
 //   - An answer carrying an error code (a 409 conflict, a 465 prepare result, ...) is
 //     never retried for any method, and neither are certificate errors and refused
 //     redirects.
@@ -135,6 +143,8 @@
 //	                                                 then the POST once more          +1 or 2
 //	+ HTTP 465                                       GET /cvms/{vm_uuid} if not read,
 //	                                                 to check the payload             +0 or 1
+//	+ HTTP 465 naming a device, node not by name     GET /teepods/available, once per
+//	                                                 call (Scale: once for all n)     +1
 //	+ HTTP 465 with a Registrar                      the Registrar's chain reads and
 //	                                                 writes, then POST .../commit-replica +1
 //	PrepareReplica                                   as Replicate up to the 465, with
@@ -152,12 +162,19 @@
 // before trying again. The two exceptions are answers that prove nothing was
 // created: ERR-03-009 (resent once with the source's compose hash) and, right after
 // an automatic registration, ERR-01-007/ERR-01-008 while the server's chain node
-// catches up (see [WithCommitRetry]).
+// catches up (see [WithCommitRetry]). A commit whose outcome is unknown ends that
+// loop, and a 466 to such a resent commit is an outcome unknown too (the earlier
+// attempt may have used the token): list the replicas, do not prepare again.
 //
 // An HTTP 465 payload is never handed out or signed unchecked: its app_id must be
-// the source's app, its compose_hash the source's (or the requested one) and its
-// KMS chain the source's; otherwise the call fails with a [*PayloadMismatchError]
-// and nothing is registered. A 465 whose body cannot be read (truncated, oversized,
+// the source's app, its compose_hash the source's (or the requested one), its KMS
+// chain the source's (the source is read for it on every path; a payload naming no
+// chain gets the source's) and its device_id the device of the node asked for, or
+// of one of the workspace's available nodes when the platform schedules it;
+// otherwise the call fails with a [*PayloadMismatchError] and nothing is registered
+// or handed out for a Safe batch. A device that cannot be checked (node list
+// unreadable, node not listed or listed without a device_id) is a
+// [*DeviceUnverifiedError], with the same effect. A 465 whose body cannot be read (truncated, oversized,
 // not JSON) or that names no commit token fails the same way before anything is
 // signed, with the [*APIError] (wrapping [ErrUnexpectedBody] or
 // [ErrResponseTooLarge]) or [onchain.ErrMalformedPrerequisite].

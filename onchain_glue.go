@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
+	"time"
 
 	"github.com/phalaforge/phala-go/onchain"
 )
@@ -35,21 +38,43 @@ var ErrPayloadMismatch = errors.New("phala: on-chain prerequisite does not match
 
 // PayloadMismatchError reports an HTTP 465 payload that does not describe the
 // replica asked for: its app_id is not the source's app, its compose_hash is neither
-// the source's nor the requested one, or its KMS chain is not the source's. The
-// payload is not trusted and nothing was signed or registered: a compromised API
-// could otherwise get an arbitrary hash or device allow-listed with the owner's key.
-// It matches [ErrPayloadMismatch]. It deliberately does not unwrap to Prerequisite.
+// the source's nor the requested one, its KMS chain is not the source's, or its
+// device_id is not the device of the node asked for (or, when the platform
+// schedules the node, of any of the workspace's available nodes). The payload is
+// not trusted and nothing was signed, registered or written into a Safe batch: a
+// compromised API could otherwise get an arbitrary hash or device allow-listed with
+// the owner's key. It matches [ErrPayloadMismatch]. It deliberately does not unwrap
+// to Prerequisite.
 type PayloadMismatchError struct {
-	Field    string // "app_id", "compose_hash" or "kms_info.chain_id"
+	Field    string // "app_id", "compose_hash", "kms_info.chain_id" or "device_id"
 	Payload  string // the value in the 465 payload
-	Expected string // the value expected; "" when the source does not tell
-	From     string // where Expected comes from, e.g. "source CVM" or "request"
+	Expected string // the value expected; "" when the source does not tell, or with Candidates
+	From     string // where Expected comes from, e.g. "source CVM", "request" or "node 7 (GET /teepods/available)"
+	// Candidates, for device_id when the platform schedules the node, are the
+	// devices of the workspace's available nodes the payload was checked against;
+	// it names none of them.
+	Candidates []string
 	// Prerequisite is the rejected payload, for inspection only.
 	Prerequisite *ErrOnchainPrerequisite
 }
 
-// Error names the field and both values.
+// maxCandidatesShown bounds the devices a PayloadMismatchError message lists.
+const maxCandidatesShown = 8
+
+// Error names the field and both values (for a scheduled node, the devices checked).
 func (e *PayloadMismatchError) Error() string {
+	if len(e.Candidates) > 0 {
+		shown := make([]string, 0, maxCandidatesShown+1)
+		for i, c := range e.Candidates {
+			if i == maxCandidatesShown {
+				shown = append(shown, fmt.Sprintf("and %d more", len(e.Candidates)-i))
+				break
+			}
+			shown = append(shown, oneLine(c, 80))
+		}
+		return fmt.Sprintf("phala: the on-chain prerequisite (HTTP 465) names %s %q, which is none of the %d devices of %s (%s); nothing was signed",
+			e.Field, oneLine(e.Payload, 80), len(e.Candidates), e.From, strings.Join(shown, ", "))
+	}
 	if e.Expected == "" {
 		return fmt.Sprintf("phala: the on-chain prerequisite (HTTP 465) names %s %q but the %s gives none to check it against; nothing was signed",
 			e.Field, oneLine(e.Payload, 80), e.From)
@@ -91,6 +116,40 @@ func (e *PayloadMismatchError) MarshalJSON() ([]byte, error) {
 	}{e.Error(), e.Field, e.Payload, e.Expected, e.From, e.Prerequisite})
 }
 
+// ErrDeviceUnverified is matched by [*DeviceUnverifiedError].
+var ErrDeviceUnverified = errors.New("phala: the device of the on-chain prerequisite could not be verified")
+
+// DeviceUnverifiedError reports an HTTP 465 payload whose device_id could not be
+// checked against the workspace's node list (GET /teepods/available): the list
+// could not be read, the node asked for is not in it, or it names no device for
+// that node (or for any node, when the platform schedules one). The payload is not
+// trusted: nothing was signed, registered or written into a Safe batch. Nothing
+// was created either, so the call can be tried again once the node list answers.
+// It matches [ErrDeviceUnverified]; Unwrap returns Err, the error of reading the
+// list (nil otherwise).
+type DeviceUnverifiedError struct {
+	DeviceID string // the device_id of the 465 payload
+	NodeID   int64  // the node asked for; 0 when the platform schedules it
+	Reason   string // why the device could not be checked
+	Err      error  // the error reading the node list, if that is the reason
+}
+
+// Error names the device and why it could not be checked.
+func (e *DeviceUnverifiedError) Error() string {
+	msg := fmt.Sprintf("phala: the on-chain prerequisite (HTTP 465) names device_id %q, which could not be verified: %s; nothing was signed",
+		oneLine(e.DeviceID, 80), e.Reason)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is reports whether target is ErrDeviceUnverified.
+func (e *DeviceUnverifiedError) Is(target error) bool { return target == ErrDeviceUnverified }
+
+// Unwrap returns Err.
+func (e *DeviceUnverifiedError) Unwrap() error { return e.Err }
+
 // AutoRegistrationError reports that the automatic workflow (Replicate with a
 // Registrar) failed after the 465 answer: in EnsureRegistered, or in the commit
 // that followed it. Prerequisite holds the commit token and Registration the
@@ -99,6 +158,7 @@ func (e *PayloadMismatchError) MarshalJSON() ([]byte, error) {
 // underlying error; Unwrap returns it.
 type AutoRegistrationError struct {
 	VMUUID       string
+	PreparedAt   time.Time // when the 465 was received (client's clock); see Prepared
 	Prerequisite *ErrOnchainPrerequisite
 	Registration *onchain.Registration
 	Committing   bool // false: EnsureRegistered failed; true: the commit failed
@@ -217,16 +277,93 @@ func (r *replication) crossCheck(ctx context.Context, pre *ErrOnchainPrerequisit
 		return mismatch("compose_hash", pre.ComposeHash, wantHash, hashFrom)
 	}
 
-	if cvm := r.cachedCVM(); cvm != nil && cvm.KMSInfo != nil && pre.KMSInfo != nil &&
-		cvm.KMSInfo.ChainID != 0 && pre.KMSInfo.ChainID != 0 && cvm.KMSInfo.ChainID != pre.KMSInfo.ChainID {
-		return mismatch("kms_info.chain_id", fmt.Sprint(pre.KMSInfo.ChainID), fmt.Sprint(cvm.KMSInfo.ChainID), "source CVM")
+	// The chain: always from the source CVM (read once if nothing read it yet, e.g.
+	// for ReplicateAppInstance with a compose hash), as the official CLI takes it.
+	cvm, err := r.sourceCVM(ctx)
+	if err != nil {
+		return fmt.Errorf("phala: reading the source CVM to check the HTTP 465 payload: %w", err)
 	}
-	return nil
+	var srcChain, payChain uint64
+	if cvm.KMSInfo != nil {
+		srcChain = cvm.KMSInfo.ChainID
+	}
+	if pre.KMSInfo != nil {
+		payChain = pre.KMSInfo.ChainID
+	}
+	switch {
+	case srcChain != 0 && payChain != 0 && srcChain != payChain:
+		return mismatch("kms_info.chain_id", fmt.Sprint(payChain), fmt.Sprint(srcChain), "source CVM")
+	case srcChain != 0 && payChain == 0:
+		// A payload naming no chain gets the source's, so a Registrar checks
+		// its backend against the chain the app really lives on.
+		var ki onchain.KMSInfo
+		if pre.KMSInfo != nil {
+			ki = *pre.KMSInfo
+		}
+		ki.ChainID = srcChain
+		pre.KMSInfo = &ki
+	}
+	return r.checkDevice(ctx, pre)
+}
+
+// checkDevice checks the 465's device_id against the node list: it must be the
+// device of the node asked for, or, when the platform schedules the node, of one of
+// the workspace's available nodes. A payload naming no device is left to the
+// Registrar, which refuses to add a device it cannot name.
+func (r *replication) checkDevice(ctx context.Context, pre *ErrOnchainPrerequisite) error {
+	if strings.TrimSpace(pre.DeviceID) == "" {
+		return nil
+	}
+	var nodeID int64
+	if r.nodeID != nil {
+		nodeID = *r.nodeID
+	}
+	unverified := func(reason string, err error) error {
+		return &DeviceUnverifiedError{DeviceID: pre.DeviceID, NodeID: nodeID, Reason: reason, Err: err}
+	}
+	got, gotErr := pre.DeviceIDBytes()
+	list, err := r.nodeList(ctx)
+	if err != nil {
+		return unverified("the workspace's node list (GET /teepods/available) could not be read", err)
+	}
+	if r.nodeID != nil {
+		n := list.ByID(nodeID)
+		if n == nil {
+			return unverified(fmt.Sprintf("node %d is not in the workspace's node list (GET /teepods/available)", nodeID), nil)
+		}
+		want, err := onchain.ParseHash32(n.DeviceID)
+		if err != nil {
+			return unverified(fmt.Sprintf("the node list names no usable device_id for node %d", nodeID), nil)
+		}
+		if gotErr != nil || got != want {
+			return &PayloadMismatchError{Field: "device_id", Payload: pre.DeviceID, Expected: n.DeviceID,
+				From: fmt.Sprintf("node %d %q (GET /teepods/available)", nodeID, oneLine(n.Name, 64)), Prerequisite: pre}
+		}
+		return nil
+	}
+	var devices []string
+	for _, n := range list.Nodes {
+		want, err := onchain.ParseHash32(n.DeviceID)
+		if err != nil {
+			continue
+		}
+		if gotErr == nil && got == want {
+			return nil
+		}
+		devices = append(devices, n.DeviceID)
+	}
+	if len(devices) == 0 {
+		return unverified(fmt.Sprintf("none of the workspace's %d available nodes (GET /teepods/available) names a usable device_id", len(list.Nodes)), nil)
+	}
+	return &PayloadMismatchError{Field: "device_id", Payload: pre.DeviceID,
+		From: "the workspace's available nodes (GET /teepods/available)", Candidates: devices, Prerequisite: pre}
 }
 
 // registerAndCommit runs the automatic workflow after a checked 465: register what
 // is missing, then commit with the transaction hash (resending the commit after
-// ERR-01-007/008 while the server's chain node catches up).
+// ERR-01-007/008 while the server's chain node catches up). A commit whose outcome
+// is unknown is never resent, and a 466 to a resent commit is reported as outcome
+// unknown: the earlier attempt may have used the token.
 func (r *replication) registerAndCommit(ctx context.Context, pre *ErrOnchainPrerequisite) (*VM, error) {
 	if pre.CommitToken == "" {
 		return nil, fmt.Errorf("phala: replica of %s: the HTTP 465 answer has no commit_token, so it cannot be committed: %w (%w)",
@@ -252,6 +389,26 @@ func (r *replication) registerAndCommit(ctx context.Context, pre *ErrOnchainPrer
 		vm, err := r.c.CommitReplica(ctx, r.vmUUID(), creq)
 		if err == nil {
 			return vm, nil
+		}
+		var (
+			unknown    *OutcomeUnknownError
+			unreadable *UnreadableCreatedError
+			apiErr     *APIError
+		)
+		switch {
+		case errors.As(err, &unknown), errors.As(err, &unreadable):
+			// The commit may have (or has) consumed the token: never resend it.
+			return nil, &AutoRegistrationError{VMUUID: r.vmUUID(), Prerequisite: pre, Registration: reg, Committing: true, Err: err}
+		case attempt > 0 && errors.Is(err, ErrHashInvalidOrExpired) && errors.As(err, &apiErr):
+			// The token is unknown after an earlier commit of it was refused as
+			// lagging: that earlier attempt may have used it and created the
+			// replica. Preparing again could create a second one.
+			lost := &OutcomeUnknownError{Method: http.MethodPost, Path: pathf("/cvms/%s/commit-replica", r.vmUUID()),
+				Attempts: attempt + 1, StatusCode: apiErr.StatusCode,
+				Err: fmt.Errorf("the token was refused after an earlier commit attempt of it, which may have used it: %w", apiErr)}
+			return nil, &AutoRegistrationError{VMUUID: r.vmUUID(), Prerequisite: pre, Registration: reg, Committing: true,
+				Err: fmt.Errorf("phala: commit of a replica of %s: %w; do not prepare again: list the app's instances with ListReplicas(ctx, %q) to see whether the replica was created",
+					r.vmUUID(), lost, r.appHint())}
 		}
 		lag := errors.Is(err, ErrTxVerificationFailed) || errors.Is(err, ErrHashNotAllowed)
 		if !lag || attempt >= retries {

@@ -56,13 +56,14 @@ func TestReplicateWithOnchainRegistrar(t *testing.T) {
 			}
 			writeJSON(w, http.StatusOK, mustJSONString(vmObject(newUUID, appHex, hashA)))
 		})
+		serveNodes(rec, mux, workspaceNodes...)
 
 		vm, err := c.Replicate(ctx, srcUUID, ReplicateRequest{Node: "7", Registrar: registrar})
 		require.NoError(t, err)
 		assert.Equal(t, newUUID, vm.VMUUID)
-		assert.Equal(t, []string{"POST /cvms/" + srcUUID + "/replicas", "GET /cvms/" + srcUUID, "POST /cvms/" + srcUUID + "/commit-replica"}, rec.lines())
+		assert.Equal(t, []string{"POST /cvms/" + srcUUID + "/replicas", "GET /cvms/" + srcUUID, "GET /teepods/available", "POST /cvms/" + srcUUID + "/commit-replica"}, rec.lines())
 		var body commitBody
-		require.NoError(t, json.Unmarshal([]byte(rec.all()[2].Body), &body))
+		require.NoError(t, json.Unmarshal([]byte(rec.all()[3].Body), &body))
 		assert.Equal(t, token, body.Token)
 		assert.Equal(t, hashA, body.ComposeHash)
 		assert.NotEqual(t, AlreadyRegistered, body.TransactionHash)

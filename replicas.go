@@ -150,6 +150,9 @@ type replication struct {
 	recovered string // compose hash adopted after ERR-03-009
 
 	regMu sync.Mutex // serialises Registrar calls (Scale): they compete for nonces
+
+	nodesMu sync.Mutex // held while the node list is fetched, so Scale reads it once
+	nodes   *NodeList  // GET /teepods/available, once read (or from resolving a node name)
 }
 
 // newReplication validates req, then resolves what must be known before the POST:
@@ -202,7 +205,7 @@ func (c *Client) newReplication(ctx context.Context, src sourceRef, appArg strin
 		r.cvm = cvm
 		r.uuid, _ = canonicalUUID(cvm.VMUUID)
 	}
-	if r.nodeID, err = c.resolveNode(ctx, node); err != nil {
+	if r.nodeID, r.nodes, err = c.resolveNode(ctx, node); err != nil {
 		return nil, err
 	}
 	if len(req.Env) > 0 {
@@ -259,6 +262,24 @@ func (r *replication) sourceCVM(ctx context.Context) (*CVM, error) {
 	}
 	r.cvm = cvm
 	return cvm, nil
+}
+
+// nodeList returns the workspace's nodes, reading GET /teepods/available on first
+// use (at most once per replication, whatever the number of Scale attempts; never
+// when the node was resolved by name, which already read it). A failed read is not
+// kept: the next 465 tries again.
+func (r *replication) nodeList(ctx context.Context) (*NodeList, error) {
+	r.nodesMu.Lock()
+	defer r.nodesMu.Unlock()
+	if r.nodes != nil {
+		return r.nodes, nil
+	}
+	list, err := r.c.ListNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.nodes = list
+	return list, nil
 }
 
 // expectedApp returns the app id a 465 payload must name, and where it comes from.
@@ -340,13 +361,17 @@ func (r *replication) send(ctx context.Context, prepareOnly bool) (*VM, *ErrOnch
 		if err == nil {
 			return &vm, nil, nil
 		}
+		var unknown *OutcomeUnknownError // before *APIError: it may wrap a 502/503/504
+		if errors.As(err, &unknown) {
+			return nil, nil, fmt.Errorf("phala: replica of %s: %w; before trying again, list the app's instances with ListReplicas(ctx, %q) to see whether it was created",
+				r.uuid, err, r.appHint())
+		}
+		var unreadable *UnreadableCreatedError
+		if errors.As(err, &unreadable) {
+			return nil, nil, fmt.Errorf("phala: replica of %s: %w; it was created: find it with ListReplicas(ctx, %q)", r.uuid, err, r.appHint())
+		}
 		var apiErr *APIError
 		if !errors.As(err, &apiErr) {
-			var unknown *OutcomeUnknownError
-			if errors.As(err, &unknown) {
-				return nil, nil, fmt.Errorf("phala: replica of %s: %w; before trying again, list the app's instances with ListReplicas(ctx, %q) to see whether it was created",
-					r.uuid, err, r.appHint())
-			}
 			return nil, nil, err
 		}
 		if is465(apiErr) {
@@ -414,10 +439,16 @@ func (r *replication) replicate(ctx context.Context) (*VM, error) {
 	if pre == nil {
 		return vm, nil
 	}
+	at := r.c.now()
 	if r.req.Registrar == nil {
-		return nil, pre
+		return nil, &ApprovalRequiredError{SourceVMUUID: r.vmUUID(), PreparedAt: at, Prerequisite: pre}
 	}
-	return r.registerAndCommit(ctx, pre)
+	vm, err = r.registerAndCommit(ctx, pre)
+	var auto *AutoRegistrationError
+	if errors.As(err, &auto) && auto.PreparedAt.IsZero() {
+		auto.PreparedAt = at
+	}
+	return vm, err
 }
 
 // Replicate creates a replica of source: POST /cvms/{vm_uuid}/replicas with
@@ -433,8 +464,10 @@ func (r *replication) replicate(ctx context.Context) (*VM, error) {
 // instance's compose hash (the refused request created nothing).
 //
 // For a source on an on-chain KMS the server answers HTTP 465. Replicate first
-// checks the payload's app_id and compose_hash against the source (a mismatch is a
-// [*PayloadMismatchError]; nothing is signed). Then, without req.Registrar, it
+// checks the payload's app_id, compose_hash and KMS chain against the source, and
+// its device_id against the node asked for (or the workspace's available nodes when
+// none was): a mismatch is a [*PayloadMismatchError], a device the node list cannot
+// confirm a [*DeviceUnverifiedError]; nothing is signed. Then, without req.Registrar, it
 // returns the [*ErrOnchainPrerequisite] (register, then CommitReplica); with one, it
 // registers what is missing and commits, returning the committed replica or an
 // [*AutoRegistrationError].

@@ -426,6 +426,7 @@ func TestReplicate465WithoutRegistrar(t *testing.T) {
 	rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
 		writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, hashA, onchainKMS(8453, "0x"+strings.Repeat("5", 40)))))
 	})
+	serveNodes(rec, mux, workspaceNodes...)
 	_, err := c.Replicate(context.Background(), srcUUID, ReplicateRequest{Node: "7"})
 
 	var pre *ErrOnchainPrerequisite
@@ -447,8 +448,8 @@ func TestReplicate465WithoutRegistrar(t *testing.T) {
 	assert.Equal(t, 465, apiErr.StatusCode)
 	assert.NotContains(t, err.Error(), token, "the commit token is not printed")
 
-	assert.Equal(t, []string{"POST /cvms/" + srcUUID + "/replicas", "GET /cvms/" + srcUUID}, rec.lines(),
-		"the payload is checked against the source CVM before it is returned")
+	assert.Equal(t, []string{"POST /cvms/" + srcUUID + "/replicas", "GET /cvms/" + srcUUID, "GET /teepods/available"}, rec.lines(),
+		"the payload is checked against the source CVM and the node's device before it is returned")
 }
 
 func TestReplicate465MismatchSignsNothing(t *testing.T) {
@@ -519,6 +520,7 @@ func TestReplicateAutoRegistered(t *testing.T) {
 		rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
 			writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, hashA, onchainKMS(8453, kms))))
 		})
+		serveNodes(rec, mux, workspaceNodes...)
 		rec.handle(mux, "POST /cvms/{uuid}/commit-replica", func(w http.ResponseWriter, r *http.Request, _ string) {
 			writeJSON(w, http.StatusOK, mustJSONString(vmObject(newUUID, appHexID, hashA)))
 		})
@@ -531,9 +533,9 @@ func TestReplicateAutoRegistered(t *testing.T) {
 		assert.Equal(t, token, reg.calls[0].CommitToken)
 		assert.Equal(t, deviceHex, reg.calls[0].DeviceID)
 		calls := rec.all()
-		require.Equal(t, []string{"POST /cvms/" + srcUUID + "/replicas", "GET /cvms/" + srcUUID, "POST /cvms/" + srcUUID + "/commit-replica"}, rec.lines())
+		require.Equal(t, []string{"POST /cvms/" + srcUUID + "/replicas", "GET /cvms/" + srcUUID, "GET /teepods/available", "POST /cvms/" + srcUUID + "/commit-replica"}, rec.lines())
 		assertCall(t, calls[0], "POST /cvms/"+srcUUID+"/replicas", "", `{"node_id":7}`)
-		assertCall(t, calls[2], "POST /cvms/"+srcUUID+"/commit-replica", "",
+		assertCall(t, calls[3], "POST /cvms/"+srcUUID+"/commit-replica", "",
 			`{"token":"`+token+`","compose_hash":"`+hashA+`","transaction_hash":"`+txHash+`"}`)
 	})
 
@@ -546,6 +548,7 @@ func TestReplicateAutoRegistered(t *testing.T) {
 		rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
 			writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, hashA, onchainKMS(8453, kms))))
 		})
+		serveNodes(rec, mux, workspaceNodes...)
 		notOwner := &onchain.NotOwnerError{}
 		reg := &fakeRegistrar{err: notOwner}
 		_, err := c.Replicate(context.Background(), srcUUID, ReplicateRequest{Registrar: reg})
@@ -554,7 +557,7 @@ func TestReplicateAutoRegistered(t *testing.T) {
 		assert.False(t, ae.Committing)
 		assert.Equal(t, token, ae.Prerequisite.CommitToken)
 		assert.ErrorIs(t, err, notOwner)
-		assert.Len(t, rec.lines(), 2, "no commit after a failed registration")
+		assert.Len(t, rec.lines(), 3, "no commit after a failed registration")
 	})
 
 	t.Run("commit is resent while the server's node lags", func(t *testing.T) {
@@ -566,6 +569,7 @@ func TestReplicateAutoRegistered(t *testing.T) {
 		rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
 			writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, hashA, onchainKMS(8453, kms))))
 		})
+		serveNodes(rec, mux, workspaceNodes...)
 		var commits atomic.Int32
 		rec.handle(mux, "POST /cvms/{uuid}/commit-replica", func(w http.ResponseWriter, r *http.Request, _ string) {
 			switch commits.Add(1) {
@@ -593,6 +597,7 @@ func TestReplicateAutoRegistered(t *testing.T) {
 		rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
 			writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, hashA, onchainKMS(8453, kms))))
 		})
+		serveNodes(rec, mux, workspaceNodes...)
 		rec.handle(mux, "POST /cvms/{uuid}/commit-replica", func(w http.ResponseWriter, r *http.Request, _ string) {
 			apiError(w, 468, "ERR-01-008", "Compose hash not allowed")
 		})
@@ -603,8 +608,8 @@ func TestReplicateAutoRegistered(t *testing.T) {
 		assert.True(t, ae.Committing)
 		assert.ErrorIs(t, err, ErrHashNotAllowed)
 		calls := rec.all()
-		require.Len(t, calls, 3, "no retry when nothing was just mined")
-		assert.JSONEq(t, `{"token":"`+token+`","compose_hash":"`+hashA+`","transaction_hash":"already-registered"}`, calls[2].Body)
+		require.Len(t, calls, 4, "no retry when nothing was just mined")
+		assert.JSONEq(t, `{"token":"`+token+`","compose_hash":"`+hashA+`","transaction_hash":"already-registered"}`, calls[3].Body)
 	})
 }
 
@@ -629,6 +634,7 @@ func TestPrepareReplicaThenCommit(t *testing.T) {
 	rec.handle(mux, "POST /cvms/{uuid}/commit-replica", func(w http.ResponseWriter, r *http.Request, _ string) {
 		writeJSON(w, http.StatusOK, mustJSONString(vmObject(newUUID, appHexID, hashA)))
 	})
+	serveNodes(rec, mux, workspaceNodes...)
 
 	p, err := c.PrepareReplica(context.Background(), srcUUID, ReplicateRequest{Node: "7"})
 	require.NoError(t, err)
@@ -665,9 +671,9 @@ func TestPrepareReplicaThenCommit(t *testing.T) {
 	assert.Equal(t, newUUID, vm.VMUUID)
 
 	calls := rec.all()
-	require.Equal(t, []string{"POST /cvms/" + srcUUID + "/replicas", "GET /cvms/" + srcUUID, "POST /cvms/" + srcUUID + "/commit-replica"}, rec.lines())
+	require.Equal(t, []string{"POST /cvms/" + srcUUID + "/replicas", "GET /cvms/" + srcUUID, "GET /teepods/available", "POST /cvms/" + srcUUID + "/commit-replica"}, rec.lines())
 	assertCall(t, calls[0], "POST /cvms/"+srcUUID+"/replicas", "true", `{"node_id":7}`)
-	assertCall(t, calls[2], "POST /cvms/"+srcUUID+"/commit-replica", "",
+	assertCall(t, calls[3], "POST /cvms/"+srcUUID+"/commit-replica", "",
 		`{"token":"`+token+`","compose_hash":"`+hashA+`","transaction_hash":"0x`+strings.Repeat("ab", 32)+`"}`)
 
 	t.Run("after expiry nothing is sent", func(t *testing.T) {
@@ -678,7 +684,7 @@ func TestPrepareReplicaThenCommit(t *testing.T) {
 		require.ErrorAs(t, err, &exp)
 		assert.ErrorIs(t, err, ErrHashInvalidOrExpired)
 		assert.Contains(t, err.Error(), "PrepareReplica")
-		assert.Len(t, rec.lines(), 3)
+		assert.Len(t, rec.lines(), 4)
 	})
 }
 
@@ -727,6 +733,7 @@ func TestWorkflowsLogAndPrintNoSecrets(t *testing.T) {
 	rec.handle(mux, "POST /cvms/{uuid}/replicas", func(w http.ResponseWriter, r *http.Request, _ string) {
 		writeJSON(w, 465, prepareBody(appHexID, hashA, deviceHex, token, 8453, false, false))
 	})
+	serveNodes(rec, mux, workspaceNodes...)
 	const secret = "pl41ntext-s3cret"
 	p, err := c.PrepareReplica(context.Background(), srcUUID, ReplicateRequest{Env: []envcrypt.EnvVar{{Key: "DB_PASSWORD", Value: secret}}})
 	require.NoError(t, err)

@@ -313,19 +313,21 @@ func parseNode(s string) (nodeRef, error) {
 	return nodeRef{set: true, name: s}, nil
 }
 
-// resolveNode returns the node ID for n, calling GET /teepods/available for a name.
-// Names match case-insensitively and exactly (no trimming of the node's name).
-func (c *Client) resolveNode(ctx context.Context, n nodeRef) (*int64, error) {
+// resolveNode returns the node ID for n, calling GET /teepods/available for a name;
+// it then returns that node list too (nil otherwise), so the device of a 465 can be
+// checked without a second request. Names match case-insensitively and exactly (no
+// trimming of the node's name).
+func (c *Client) resolveNode(ctx context.Context, n nodeRef) (*int64, *NodeList, error) {
 	if !n.set {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if n.name == "" {
 		id := n.id
-		return &id, nil
+		return &id, nil, nil
 	}
 	avail, err := c.ListNodes(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("phala: resolving node %q: %w", oneLine(n.name, 80), err)
+		return nil, nil, fmt.Errorf("phala: resolving node %q: %w", oneLine(n.name, 80), err)
 	}
 	var all, matches []NodeCandidate
 	for _, node := range avail.Nodes {
@@ -337,12 +339,12 @@ func (c *Client) resolveNode(ctx context.Context, n nodeRef) (*int64, error) {
 	}
 	switch len(matches) {
 	case 0:
-		return nil, &NodeNotFoundError{Name: n.name, Available: all}
+		return nil, nil, &NodeNotFoundError{Name: n.name, Available: all}
 	case 1:
 		id := matches[0].ID
-		return &id, nil
+		return &id, avail, nil
 	default:
-		return nil, &AmbiguousNodeError{Name: n.name, Matches: matches}
+		return nil, nil, &AmbiguousNodeError{Name: n.name, Matches: matches}
 	}
 }
 
