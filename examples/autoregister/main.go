@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"os"
 	"os/signal"
 	"time"
@@ -58,7 +57,7 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 
 	// Any *bind.TransactOpts works (keystore, hardware or remote signer);
 	// SignerFromHex is the simplest. Its errors never contain the key.
-	signer, err := onchain.SignerFromHex(cfg.privateKey, new(big.Int).SetUint64(cfg.chainID))
+	signer, err := onchain.SignerFromHex(cfg.privateKey, cfg.chainID)
 	if err != nil {
 		return err
 	}
