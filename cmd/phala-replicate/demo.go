@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
+	"github.com/phalaforge/phala-go/attest"
 	"github.com/phalaforge/phala-go/onchain"
 	"github.com/phalaforge/phala-go/phalatest"
 )
@@ -55,7 +56,8 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 
 	sh := func(extraEnv map[string]string, shown string, args ...string) error {
 		fmt.Fprintf(w, "\n$ %sphala-replicate %s\n", shown, strings.Join(quoteAll(args), " "))
-		code := runWith(ctx, args, stdout, stderr, sb.env(extraEnv), settings{pollInterval: demoPollInterval})
+		code := runWith(ctx, args, stdout, stderr, sb.env(extraEnv), settings{pollInterval: demoPollInterval,
+			attest: []attest.Option{attest.WithTrustedRoots(sb.srv.AttestationRoots())}})
 		if code != exitOK {
 			return fmt.Errorf("phala-replicate %s exited with code %d", args[0], code)
 		}
@@ -68,7 +70,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	if err := os.WriteFile(envFile, []byte("# values for the replica only\nGREETING=\"hello from the replica\"\nexport LOG_LEVEL=debug # inline comments are fine\n"), 0o600); err != nil {
 		return err
 	}
-	if err := sh(nil, "", sb.cloudCVM.VMUUID, "--node-id", "node-b", "--env-file", envFile, "--wait"); err != nil {
+	if err := sh(nil, "", sb.cloudCVM.VMUUID, "--node-id", "node-b", "--env-file", envFile, "--wait", "--verify"); err != nil {
 		return err
 	}
 	if err := showEnv(w, sb.srv); err != nil {
@@ -84,7 +86,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := sh(map[string]string{envPrivateKey: keyHex(sb.owner)}, "PRIVATE_KEY=<demo owner key> ",
-		sb.autoCVM.VMUUID, "--node-id", "node-b", "-e", envFile2, "--rpc-url", sb.chain.URL(), "--wait"); err != nil {
+		sb.autoCVM.VMUUID, "--node-id", "node-b", "-e", envFile2, "--rpc-url", sb.chain.URL(), "--wait", "--verify"); err != nil {
 		return err
 	}
 	if err := showEnv(w, sb.srv); err != nil {
@@ -103,7 +105,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := sh(nil, "", "--commit", "--prepared-file", prepared, "--transaction-hash", tx.Hex(), "--wait"); err != nil {
+	if err := sh(nil, "", "--commit", "--prepared-file", prepared, "--transaction-hash", tx.Hex(), "--wait", "--verify"); err != nil {
 		return err
 	}
 

@@ -35,6 +35,9 @@ func exitCode(err error) int {
 	if err == nil {
 		return exitOK
 	}
+	if isVerifyFailure(err) {
+		return exitVerify
+	}
 	switch kind(err) {
 	case "usage":
 		return exitUsage

@@ -53,6 +53,8 @@ type options struct {
 	cloudURL     string // CLOUD_URL, for dashboard links
 	safeFile     string // --safe-file
 	wait         bool   // --wait
+	verify       bool   // --verify (after --wait): verify each replica's attestation
+	attestRoots  string // --attestation-roots FILE: PEM roots trusted instead of Intel's
 	count        int    // --count (1 = one replica)
 	preparedFile string // --prepared-file
 	kmsRoots     [][]byte
@@ -133,6 +135,8 @@ func newFlagSet(o *options, kmsRoots *stringList, count *string) *flag.FlagSet {
 	fs.Var(secretFlag{&o.apiKey}, "api-token", "")
 	fs.StringVar(&o.safeFile, "safe-file", "", "")
 	fs.BoolVar(&o.wait, "wait", false, "")
+	fs.BoolVar(&o.verify, "verify", false, "")
+	fs.StringVar(&o.attestRoots, "attestation-roots", "", "")
 	fs.StringVar(count, "count", "", "")
 	fs.StringVar(&o.preparedFile, "prepared-file", "", "")
 	fs.Var(kmsRoots, "kms-root", "")
@@ -331,6 +335,9 @@ func (o *options) checkCombinations(seen map[string]bool) error {
 	}
 	if o.preparedFile != "" {
 		return usagef("--prepared-file is only used with --prepare-only (to save) or --commit (to load)")
+	}
+	if o.verify && !o.wait {
+		return usagef("--verify needs --wait: a replica is verified once it runs")
 	}
 	if o.count > 1 && o.safeFile != "" {
 		return usagef("--safe-file cannot be used with --count")

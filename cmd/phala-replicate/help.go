@@ -7,6 +7,7 @@ Usage:
   phala-replicate <cvm-id> [flags]                 replicate (sign on-chain if a key is given)
   phala-replicate <cvm-id> --prepare-only [flags]  prepare only; print the commit token
   phala-replicate [<cvm-id>] --commit [flags]      commit a prepared replica
+  phala-replicate verify <cvm-uuid> [flags]        verify a CVM's attestation
   phala-replicate demo                             run every workflow against an emulator
   phala-replicate demo <cvm-id> [flags]            with PHALA_CLOUD_API_KEY set: replicate on Phala Cloud and wait
   phala-replicate version
@@ -24,6 +25,18 @@ Replicate:
   --count N                create N replicas (at most 100); failures are reported
                            one by one, the others are kept
   --wait                   wait until each replica is running (progress on stderr)
+  --verify                 with --wait: verify each running replica's attestation (TDX
+                           quote to Intel's root, event log, app id and compose hash)
+
+Verify (phala-replicate verify <cvm-uuid>, and --verify):
+  --app-id ID              expected app id (default the CVM's, as the API reports it)
+  --compose-hash HASH      expected compose hash (default the CVM's): pass the source's
+                           or the one approved on chain to not rely on the API's word
+  --collateral FILE        Intel collateral (dcap-qvl JSON) to judge the TCB status;
+                           without it or --pccs the TCB status is Unknown
+  --pccs URL               fetch the collateral from a PCCS
+  --at TIME                verify as of an RFC 3339 time (evidence with expired certs)
+  --attestation-roots FILE trust these PEM roots instead of Intel's (test chains)
 
 On-chain KMS (automatic registration):
   --private-key KEY        key of the DstackApp owner, 64 hex digits with or without
@@ -79,6 +92,7 @@ Exit codes:
   3  the Phala Cloud API refused or failed the request (see the error code)
   4  on-chain: registration is required (no key given), or a transaction, the RPC
      endpoint, the owner check or the balance check failed
+  5  an attestation check failed (verify, --verify)
 
 The API key and the private key are never printed.
 `

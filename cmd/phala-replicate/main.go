@@ -60,6 +60,8 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 				return exitCode(err)
 			}
 			return exitOK
+		case "verify":
+			return runVerify(ctx, args[1:], stdout, stderr, getenv, s)
 		case "version", "--version", "-version":
 			_, _ = fmt.Fprintf(stdout, "phala-replicate %s (phala-go SDK)\n", phala.Version)
 			return exitOK
@@ -80,7 +82,7 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if o.pollInterval == 0 {
 		o.pollInterval = s.pollInterval
 	}
-	c := &command{o: o, stdout: stdout, stderr: stderr, now: time.Now, red: newRedactor(o)}
+	c := &command{o: o, stdout: stdout, stderr: stderr, now: time.Now, red: newRedactor(o), attest: s.attest}
 	if err := c.run(ctx); err != nil {
 		writeError(stderr, o.jsonOut, c.headline(), err, c.red)
 		return exitCode(err)

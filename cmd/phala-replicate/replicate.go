@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/attest"
 	"github.com/phalaforge/phala-go/envcrypt"
 	"github.com/phalaforge/phala-go/onchain"
 )
@@ -27,14 +28,17 @@ type command struct {
 	now    func() time.Time
 	red    redactor
 
-	client *phala.Client
-	reg    *lazyRegistrar
+	client   *phala.Client
+	reg      *lazyRegistrar
+	verified []*phala.Verification // --verify results, for the JSON output
+	attest   []attest.Option       // settings.attest
 }
 
 // settings are defaults that callers inside this program (the demo) may
 // change; a plain run uses the zero value.
 type settings struct {
-	pollInterval time.Duration // default of --poll-interval (0 = the libraries' defaults)
+	pollInterval time.Duration   // default of --poll-interval (0 = the libraries' defaults)
+	attest       []attest.Option // added to every attestation check (the demo trusts its emulator's test root)
 }
 
 // progressf writes a progress line to stderr in text mode. In --json mode
@@ -242,6 +246,9 @@ func (c *command) finish(ctx context.Context, vm *phala.VM) error {
 	if c.o.wait {
 		cvm, werr = c.wait(ctx, vm)
 	}
+	if werr == nil && c.o.verify {
+		werr = c.verifyCreated(ctx, vm.VMUUID)
+	}
 	if err := c.printReplica(ctx, vm, cvm, werr == nil); err != nil {
 		return err
 	}
@@ -282,6 +289,9 @@ func (c *command) printReplica(ctx context.Context, vm *phala.VM, cvm *phala.CVM
 	if c.o.jsonOut {
 		doc, err := withSuccess(vmObject(vm), ok)
 		if err != nil {
+			return err
+		}
+		if doc, err = withVerification(doc, c.verified); err != nil {
 			return err
 		}
 		return writeJSON(c.stdout, doc)
@@ -488,8 +498,9 @@ func (c *command) prepare(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("encoding the prepared replica: %w", err)
 		}
-		// It holds the commit token: readable by its owner only.
-		if err := os.WriteFile(c.o.preparedFile, append(b, '\n'), 0o600); err != nil {
+		// It holds the commit token: readable by its owner only, whatever the mode
+		// of a file already there, and never half written.
+		if err := phala.WriteFileAtomic(c.o.preparedFile, append(b, '\n'), 0o600); err != nil {
 			return fmt.Errorf("writing the prepared replica: %w", err)
 		}
 		v.PreparedFile = c.o.preparedFile
@@ -629,6 +640,9 @@ func (c *command) scale(ctx context.Context) error {
 				continue
 			}
 			cv, werr := c.wait(ctx, r.VM)
+			if werr == nil && c.o.verify {
+				werr = c.verifyCreated(ctx, r.VM.VMUUID)
+			}
 			cvms[i] = cv
 			if werr != nil {
 				results[i].Err = werr
