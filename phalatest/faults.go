@@ -1,6 +1,7 @@
 package phalatest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -41,8 +42,77 @@ type Fault struct {
 	// before closing the connection.
 	Truncate bool
 
+	// AfterProcessing, with Status, handles the request normally first (a
+	// replica may be created, a token consumed) and answers Status instead
+	// of the real answer, as a gateway whose upstream answered too late: a
+	// proxy 503 (or 502, 504, a redirect) after the API acted.
+	AfterProcessing bool
+	// Location, with a 3xx Status, is sent as the Location header: a path
+	// ("/api/v1/cvms/<vm_uuid>") redirects to this server, a full URL may
+	// name another host.
+	Location string
+
+	// DeviceID, when set, makes the server lie: the request is handled
+	// normally and, when the answer is an HTTP 465, its device_id is replaced
+	// by DeviceID (the commit token still names the real target node), as a
+	// compromised or buggy backend asking for a foreign device to be
+	// allow-listed would.
+	DeviceID string
+
 	// Count is how many matching requests the fault applies to (0 = 1).
 	Count int
+}
+
+// processFirst reports whether the request is handled before the fault
+// shapes its answer.
+func (f *Fault) processFirst() bool {
+	return f.DropAfterProcessing || f.Truncate || f.AfterProcessing || f.DeviceID != ""
+}
+
+// answerAfterProcessing applies the faults that rewrite or replace the answer
+// rec of a processed request. It reports whether it wrote the answer; when it
+// did not, the caller drops or truncates rec.
+func (s *Server) answerAfterProcessing(w http.ResponseWriter, r *http.Request, rel string, rec *httptest.ResponseRecorder, f *Fault) bool {
+	if f.DeviceID != "" && rec.Code == StatusPrepare {
+		lieAboutDevice(rec, f.DeviceID)
+		s.log.Info("phalatest: the 465 names a foreign device", "method", r.Method, "path", rel)
+	}
+	switch {
+	case f.DropAfterProcessing || f.Truncate:
+		return false
+	case f.AfterProcessing:
+		s.writeFault(w, f)
+		s.log.Info("phalatest: injected fault after processing", "method", r.Method, "path", rel, "status", f.Status)
+		return true
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(rec.Body.Len()))
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+	return true
+}
+
+// lieAboutDevice replaces the device_id detail of the 465 body in rec.
+func lieAboutDevice(rec *httptest.ResponseRecorder, device string) {
+	var body map[string]any
+	if json.Unmarshal(rec.Body.Bytes(), &body) != nil {
+		return
+	}
+	detail, _ := body["detail"].(map[string]any)
+	details, _ := detail["details"].([]any)
+	for _, d := range details {
+		if m, ok := d.(map[string]any); ok && m["field"] == "device_id" {
+			m["value"] = device
+		}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return
+	}
+	rec.Body.Reset()
+	rec.Body.Write(b)
 }
 
 type pendingFault struct {
@@ -54,7 +124,8 @@ type pendingFault struct {
 // in the order queued: a request takes the first matching one. At most 1024
 // faults may be pending; FailNext panics beyond that or on negative values.
 func (s *Server) FailNext(f Fault) {
-	if f.Count < 0 || f.Latency < 0 || f.RetryAfter < 0 || f.Status < 0 || f.Status > 999 || (f.Status != 0 && f.Status < 100) {
+	if f.Count < 0 || f.Latency < 0 || f.RetryAfter < 0 || f.Status < 0 || f.Status > 999 || (f.Status != 0 && f.Status < 100) ||
+		(f.AfterProcessing && f.Status == 0) || (f.Location != "" && (f.Status < 300 || f.Status > 399)) {
 		panicf("FailNext: invalid fault %+v", f)
 	}
 	if f.Count == 0 {
@@ -116,6 +187,9 @@ func (s *Server) takeFault(method, path string) (*Fault, time.Duration) {
 func (s *Server) writeFault(w http.ResponseWriter, f *Fault) {
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
+	}
+	if f.Location != "" {
+		w.Header().Set("Location", f.Location)
 	}
 	text := http.StatusText(f.Status)
 	if text == "" {

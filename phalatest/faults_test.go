@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/phalaforge/phala-go/onchain/onchaintest"
 	"github.com/phalaforge/phala-go/phalatest"
 )
 
@@ -125,9 +126,11 @@ func TestFaultTruncate(t *testing.T) {
 func TestFailNextRejectsInvalidFaults(t *testing.T) {
 	srv := newServer(t)
 	for name, f := range map[string]phalatest.Fault{
-		"negative count":   {Count: -1},
-		"negative latency": {Latency: -time.Second},
-		"status 42":        {Status: 42},
+		"negative count":                    {Count: -1},
+		"negative latency":                  {Latency: -time.Second},
+		"status 42":                         {Status: 42},
+		"after processing without a status": {AfterProcessing: true},
+		"location without a redirect":       {Status: 503, Location: "/x"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			assert.Panics(t, func() { srv.FailNext(f) })
@@ -199,4 +202,67 @@ func TestEscapedIdentifier(t *testing.T) {
 	r := get(t, f.srv, "/cvms/a%2Fb%20c")
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 	assert.Equal(t, named.VMUUID, r.obj(t)["vm_uuid"])
+}
+
+// AfterProcessing answers the fault's status once the request was handled: a
+// proxy 503 or a redirect after the replica was created.
+func TestFaultAfterProcessing(t *testing.T) {
+	tests := []struct {
+		name     string
+		fault    func(f *fixture) phalatest.Fault
+		status   int
+		location func(f *fixture) string
+		replicas int
+	}{
+		{"503 before processing", func(*fixture) phalatest.Fault { return phalatest.Fault{Status: 503} }, 503, nil, 0},
+		{"503 after processing", func(*fixture) phalatest.Fault {
+			return phalatest.Fault{Status: 503, AfterProcessing: true, RetryAfter: time.Second}
+		}, 503, nil, 1},
+		{"303 to the source CVM", func(f *fixture) phalatest.Fault {
+			return phalatest.Fault{Status: 303, Location: phalatest.APIPrefix + "/cvms/" + f.cvm.VMUUID}
+		}, 303, func(f *fixture) string { return phalatest.APIPrefix + "/cvms/" + f.cvm.VMUUID }, 0},
+		{"302 to another host after processing", func(*fixture) phalatest.Fault {
+			return phalatest.Fault{Status: 302, Location: "https://elsewhere.example/api/v1/cvms", AfterProcessing: true}
+		}, 302, func(*fixture) string { return "https://elsewhere.example/api/v1/cvms" }, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, phalatest.KMSCloud)
+			f.srv.FailNext(tt.fault(f))
+			req, _ := http.NewRequest(http.MethodPost, f.srv.URL()+replicasPath(f.cvm.VMUUID), strings.NewReader(`{}`))
+			req.Header.Set("X-API-Key", f.srv.APIKey())
+			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := noFollow.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, tt.status, resp.StatusCode)
+			if tt.location != nil {
+				assert.Equal(t, tt.location(f), resp.Header.Get("Location"))
+			}
+			assert.Len(t, f.srv.Replicas(), tt.replicas)
+			assert.Zero(t, f.srv.PendingFaults())
+		})
+	}
+}
+
+// DeviceID makes the 465 name a device that is not the target node's; the
+// commit token still belongs to the real node.
+func TestFaultForeignDevice(t *testing.T) {
+	f := newChainFixture(t, onchaintest.AppConfig{})
+	foreign := strings.Repeat("f0", 32)
+	f.srv.FailNext(phalatest.Fault{Method: "POST", DeviceID: foreign})
+	lied := f.prepare(t, nil)
+	assert.Equal(t, foreign, lied.DeviceID)
+	assert.NotEmpty(t, lied.CommitToken)
+	assert.Equal(t, f.app.ComposeHash, strings.TrimPrefix(lied.ComposeHash, "0x"), "only the device is a lie")
+
+	honest := f.prepare(t, nil)
+	assert.Equal(t, strings.TrimPrefix(f.node.DeviceID, "0x"), strings.TrimPrefix(honest.DeviceID, "0x"))
+
+	// A request that is not a 465 is left alone.
+	c := newFixture(t, phalatest.KMSCloud)
+	c.srv.FailNext(phalatest.Fault{DeviceID: foreign})
+	r := post(t, c.srv, replicasPath(c.cvm.VMUUID), map[string]any{})
+	require.Equal(t, 200, r.Status)
+	assert.NotContains(t, string(r.Raw), foreign)
 }

@@ -189,26 +189,33 @@ type apiRequest struct {
 
 // serveHTTP runs every request: record, latency and faults, then the API.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer, faults included, carries a request id of its own.
+	id := newRequestID()
+	w.Header().Set(RequestIDHeader, id)
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodySize+1))
 	if err != nil {
 		writeDetailString(w, http.StatusBadRequest, "Could not read the request body")
 		return
 	}
 	rel, relEscaped := stripPrefix(r.URL)
-	s.record(r, rel, relEscaped, body)
+	s.record(r, rel, relEscaped, body, id)
 
 	f, latency := s.takeFault(r.Method, rel)
 	if latency > 0 && !s.sleep(r, latency) {
 		return
 	}
-	if f != nil && f.Status != 0 {
+	if f != nil && f.Status != 0 && !f.AfterProcessing {
 		s.writeFault(w, f)
 		s.log.Info("phalatest: injected fault", "method", r.Method, "path", rel, "status", f.Status)
 		return
 	}
-	if f != nil && (f.DropAfterProcessing || f.Truncate) {
+	if f != nil && f.processFirst() {
 		rec := httptest.NewRecorder()
+		rec.Header().Set(RequestIDHeader, id)
 		s.serveAPI(rec, r, rel, body)
+		if s.answerAfterProcessing(w, r, rel, rec, f) {
+			return
+		}
 		if f.DropAfterProcessing {
 			s.log.Info("phalatest: dropping the connection after processing", "method", r.Method, "path", rel)
 			dropConnection(w)
