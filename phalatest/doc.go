@@ -30,7 +30,9 @@
 // {"detail": {"error_code", "message", "details", "suggestions", "links"}},
 // with the statuses listed at the Code constants; bodies that do not match
 // the request model get FastAPI's 422 {"detail": [{loc, msg, type}]}.
-// Unknown paths get FastAPI's 404 {"detail": "Not Found"}.
+// Unknown paths get FastAPI's 404 {"detail": "Not Found"}. Every answer,
+// injected faults included, carries an X-Request-ID unique to its request
+// ([RequestIDHeader], recorded as [Request].RequestID).
 //
 // # Replication
 //
@@ -41,7 +43,10 @@
 // allows the compose hash and the target node's device, and X-Prepare-Only
 // is not set, it creates the replica; otherwise it answers 465 with the
 // prepare payload (compose_hash, app_id, device_id, kms_info, commit_token,
-// commit_url, api_commit_url, onchain_status). X-Prepare-Only on a Cloud KMS
+// commit_url, api_commit_url, onchain_status). Its kms_info is a KMS entry
+// (id, slug, url, version, chain_id, kms_contract_address, gateway_app_id),
+// as the official SDK types it and as /teepods/available lists KMSs, not
+// the CVM object's kms_info. X-Prepare-Only on a Cloud KMS
 // or no-KMS source creates the replica by default, since there is nothing
 // to approve; [WithPrepareOnlyCommitToken] makes it answer 465 instead.
 //
@@ -92,4 +97,37 @@
 // processed, or a truncated answer into the next matching requests;
 // [Server.SetLatency] delays all of them. [Server.Requests] returns every
 // request received, [Server.Replicas] every replica created.
+//
+// # Assumptions
+//
+// The emulator follows Phala Cloud's documentation and what the official
+// TypeScript SDK (0.2.9) and CLI (1.1.18) send and accept. Where those are
+// silent it does what a careful client should expect; these behaviours are
+// assumptions, not observed service behaviour:
+//
+//   - the HTTP status of codes the documentation gives none for: 409 for
+//     ERR-03-010 (the identifier matches several CVMs), ERR-03-009,
+//     ERR-03-002 and the capacity codes ERR-02-002 to ERR-02-005; 403 for
+//     ERR-03-003 and ERR-03-008; 422 for ERR-03-006; 402 for ERR-04-001;
+//     404 for ERR-01-001, ERR-03-001 and ERR-02-011; 401 with the
+//     emulator's own [CodeUnauthorized] for a bad API key;
+//   - a new 465 for the same source and node supersedes every earlier
+//     commit token of that pair (the documentation says tokens can be
+//     superseded, not by what), and a token commits at most once;
+//   - X-Prepare-Only on a Cloud KMS or no-KMS source creates the replica
+//     (see [WithPrepareOnlyCommitToken] for the other reading);
+//   - the 465's kms_info is a KMS entry, and onchain_status has exactly
+//     compose_hash_allowed, device_id_allowed, is_allowed and
+//     allow_any_device: the service's exact objects are not documented;
+//   - GET /kms/{kms}/pubkey/{app_id} accepts the kms_type values (base,
+//     ethereum) as well as KMS slugs;
+//   - compose hashes are answered as bare lowercase hex, and accepted with
+//     or without 0x;
+//   - X-Request-ID is sent on every answer, in the format of
+//     [RequestIDHeader];
+//   - a commit accepts a transaction whose logs show the app's contract
+//     adding the compose hash or the device, whoever sent it (a Safe), and
+//     checks capacity and credit again before creating the replica;
+//   - provisioning times ([DefaultCreatingDelay], [DefaultStartingDelay])
+//     and the first hour charged at creation.
 package phalatest

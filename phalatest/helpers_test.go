@@ -173,3 +173,12 @@ func post(t *testing.T, srv *phalatest.Server, path string, body any) reply {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// keys returns the keys of a JSON object.
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

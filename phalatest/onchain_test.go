@@ -164,7 +164,16 @@ func TestOnchainPreparePayload(t *testing.T) {
 	assert.NotContains(t, pre.CommitURL, pre.CommitToken)
 	require.NotNil(t, pre.KMSInfo)
 	assert.Equal(t, uint64(onchaintest.ChainID), pre.KMSInfo.ChainID)
-	assert.Equal(t, f.kms.Hex(), pre.KMSInfo.DstackKMSAddress)
+	kmsAddr, err := pre.KMSInfo.KMSContract()
+	require.NoError(t, err)
+	assert.Equal(t, f.kms, kmsAddr)
+	// kms_info is a KMS entry, as the official SDK types it in a 465 (and as
+	// /teepods/available lists KMSs), not the CVM object's kms_info.
+	ki := r.details(t)["kms_info"].(map[string]any)
+	assert.ElementsMatch(t, []string{"id", "slug", "url", "version", "chain_id", "kms_contract_address", "gateway_app_id"}, keys(ki))
+	assert.Equal(t, float64(onchaintest.ChainID), ki["chain_id"])
+	assert.Equal(t, f.kms.Hex(), ki["kms_contract_address"])
+	assert.Equal(t, "base", ki["slug"])
 	addr, err := pre.AppAddress()
 	require.NoError(t, err)
 	assert.Equal(t, f.appAddress(), addr)

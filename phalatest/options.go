@@ -149,6 +149,12 @@ func WithKMSRootKey(key *ecdsa.PrivateKey) Option {
 // timestamp (the server's clock, Unix seconds) and signature_v1, as a newer
 // dstack KMS does. By default only the legacy {public_key, signature} is
 // sent, like Phala Cloud today.
+//
+// The answer then no longer fits the official TypeScript SDK and CLI
+// (0.2.9 and 1.1.18): they validate it with a strict schema of exactly
+// public_key and signature, so these two extra keys make their call fail.
+// Use this option to test a client that verifies timestamped signatures,
+// not to run the official tools against the emulator.
 func WithTimestampedSignatures() Option {
 	return func(c *config) error {
 		c.signatureV1 = true

@@ -21,9 +21,19 @@ type Request struct {
 	Header      http.Header // a copy of the request headers
 	Body        []byte      // the body as received
 	Time        time.Time   // the server's time when it arrived
+	RequestID   string      // the X-Request-ID header of the answer
 }
 
-func (s *Server) record(r *http.Request, rel, relEscaped string, body []byte) {
+// RequestIDHeader is the header in which every answer, injected faults
+// included, carries an id unique to its request ("req_" and 24 hex digits),
+// so that a client's handling of it (phala.APIError.RequestID, its log
+// field) can be tested and matched with Request.RequestID. Whether and in
+// which format Phala Cloud sends it is not documented: an assumption.
+const RequestIDHeader = "X-Request-ID"
+
+func newRequestID() string { return "req_" + randomHex(12) }
+
+func (s *Server) record(r *http.Request, rel, relEscaped string, body []byte, requestID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.requests) >= maxRecorded {
@@ -37,6 +47,7 @@ func (s *Server) record(r *http.Request, rel, relEscaped string, body []byte) {
 		Header:      r.Header.Clone(),
 		Body:        append([]byte(nil), body...),
 		Time:        s.nowLocked(),
+		RequestID:   requestID,
 	})
 }
 

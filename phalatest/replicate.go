@@ -279,8 +279,10 @@ func (s *Server) prepareLocked(p *plan, st *onchain.AppStatus, cloud bool) *apiE
 	e.with("compose_hash", p.composeHash).
 		with("app_id", a.ID).
 		with("device_id", p.node.DeviceID)
-	if ki := s.kmsInfoLocked(a); ki != nil {
-		e.with("kms_info", ki)
+	if a.KMS != KMSNone {
+		// The KMS entry of /teepods/available's kms_list, as the official
+		// SDK types the 465's kms_info, not the CVM object's kms_info.
+		e.with("kms_info", s.kmsEntry(a.kmsSlug(), a.ChainID, a.KMSContract))
 	}
 	e.with("commit_token", tok.value).
 		with("commit_url", fmt.Sprintf("%s/%s/apps/%s/replicas/commit?source=%s", s.ts.URL, p.ws.Slug, a.ID, p.source.uuid)).

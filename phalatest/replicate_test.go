@@ -284,7 +284,10 @@ func TestPrepareOnlyCloudKMS(t *testing.T) {
 		assert.Equal(t, phalatest.CodeHashRegistrationRequired, r.code(t))
 		d := r.details(t)
 		assert.NotContains(t, d, "onchain_status")
-		assert.Equal(t, f.app.EnvPubkey, d["kms_info"].(map[string]any)["encrypted_env_pubkey"])
+		ki := d["kms_info"].(map[string]any)
+		assert.ElementsMatch(t, []string{"id", "slug", "url", "version", "chain_id", "kms_contract_address", "gateway_app_id"}, keys(ki), "a KMS entry")
+		assert.Equal(t, "phala", ki["slug"])
+		assert.Nil(t, ki["chain_id"])
 		assert.Empty(t, f.srv.Replicas())
 
 		c := post(t, f.srv, "/cvms/"+f.cvm.VMUUID+"/commit-replica", map[string]any{
@@ -307,7 +310,9 @@ func TestPubkey(t *testing.T) {
 	r := get(t, srv, "/kms/phala/pubkey/"+cloud.ID)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 	o := r.obj(t)
-	assert.Len(t, o, 2, "only public_key and signature, like Phala Cloud: %s", r.Raw)
+	// Exactly the keys of the official SDK's strict schema: any other key
+	// makes its call fail.
+	assert.ElementsMatch(t, []string{"public_key", "signature"}, keys(o), "only public_key and signature, like Phala Cloud: %s", r.Raw)
 	assert.Equal(t, cloud.EnvPubkey, o["public_key"])
 	resp := envcrypt.PublicKeyResponse{PublicKey: o["public_key"].(string), Signature: o["signature"].(string)}
 	signer, err := envcrypt.VerifyPublicKey(resp, cloud.ID, trusted, time.Now())
@@ -319,6 +324,7 @@ func TestPubkey(t *testing.T) {
 	assert.Equal(t, cloud.EnvPubkey, r0x.obj(t)["public_key"])
 	rBase := get(t, srv, "/kms/base/pubkey/"+cloud.ID)
 	require.Equal(t, http.StatusOK, rBase.Status)
+	assert.ElementsMatch(t, []string{"public_key", "signature"}, keys(rBase.obj(t)))
 	assert.NotEqual(t, cloud.EnvPubkey, rBase.obj(t)["public_key"])
 
 	// Signed for another app, the signature does not verify.
@@ -340,6 +346,8 @@ func TestPubkeyTimestamped(t *testing.T) {
 	app := srv.AddApp(phalatest.App{KMS: phalatest.KMSCloud})
 	var resp envcrypt.PublicKeyResponse
 	r := get(t, srv, "/kms/phala/pubkey/"+app.ID)
+	// Two keys more than the official SDK's strict schema accepts.
+	assert.ElementsMatch(t, []string{"public_key", "signature", "timestamp", "signature_v1"}, keys(r.obj(t)))
 	require.NoError(t, resp.UnmarshalJSON(r.Raw))
 	require.NotNil(t, resp.Timestamp)
 	assert.Equal(t, uint64(clock.Now().Unix()), *resp.Timestamp)
