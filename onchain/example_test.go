@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"math/big"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/phalaforge/phala-go/onchain"
@@ -71,7 +74,8 @@ func ExampleRegistrar_EnsureRegistered() {
 		log.Fatal(err)
 	}
 
-	// In production: signer, err := onchain.SignerFromHex(os.Getenv("PRIVATE_KEY"), chainID)
+	// In production: signer, err := onchain.SignerFromHex(os.Getenv("PRIVATE_KEY"), onchain.ChainIDBase),
+	// or SignerFromKeystore, or SignerFromClef.
 	r, err := onchain.NewRegistrar(chain.Client, chain.Transactor(0),
 		onchain.WithPollInterval(10*time.Millisecond),
 		onchain.WithProgress(func(e onchain.Event) { fmt.Println(e.Kind, e.Method) }),
@@ -182,4 +186,65 @@ func ExamplePrerequisiteFromDetails() {
 	// Output:
 	// 8453
 	// onchain: registration required on the DstackApp contract 0xa1B2c3d4E5f60718293a4B5C6d7E8F9012345678: compose hash 0x4f8a2b1c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8 not allowed, device 0x9c1e3d5b7a9f1e3d5b7a9f1e3d5b7a9f1e3d5b7a9f1e3d5b7a9f1e3d5b7a9f10 not allowed
+}
+
+// A signer from an encrypted key file, as "geth account new" or clef write them,
+// registering a replica's prerequisites on the DstackApp its account owns.
+func ExampleSignerFromKeystore() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "keystore")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	// Create a key file. The scrypt cost is lowered for the example; real files
+	// use keystore.StandardScryptN and StandardScryptP.
+	const passphrase = "correct horse battery staple"
+	account, err := keystore.NewKeyStore(dir, 2, 1).NewAccount(passphrase)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("key file in the directory:", filepath.Dir(account.URL.Path) == dir)
+
+	keyJSON, err := os.ReadFile(account.URL.Path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	signer, err := onchain.SignerFromKeystore(keyJSON, passphrase, onchaintest.ChainID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signs as the key's account:", signer.From == account.Address)
+
+	// On a simulated chain the account is funded and owns a DstackApp.
+	chain := onchaintest.NewChain(onchaintest.WithAutoCommit(10*time.Millisecond),
+		onchaintest.WithFunds(account.Address, big.NewInt(1e18)))
+	defer chain.Close()
+	app, err := chain.DeployDstackApp(ctx, signer, onchaintest.AppConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	prereq, err := onchain.PrerequisiteFromDetails(prepare465(app, onchaintest.ChainID))
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := onchain.NewRegistrar(chain.Client, signer, onchain.WithPollInterval(10*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	reg, err := r.EnsureRegistered(ctx, prereq)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("commit with the compose-hash tx:", reg.CommitTransactionHash() == reg.ComposeHashTx.Hex())
+
+	// A wrong passphrase is a typed error, which never shows the passphrase.
+	_, err = onchain.SignerFromKeystore(keyJSON, "wrong", onchaintest.ChainID)
+	fmt.Println(errors.Is(err, onchain.ErrInvalidKeystore), errors.Is(err, keystore.ErrDecrypt))
+	// Output:
+	// key file in the directory: true
+	// signs as the key's account: true
+	// commit with the compose-hash tx: true
+	// true true
 }

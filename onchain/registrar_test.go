@@ -374,7 +374,7 @@ func TestEnsureRegisteredLogsNoSecrets(t *testing.T) {
 	ctx := testCtx(t)
 	app := deployApp(t, chain, onchaintest.AppConfig{})
 	hexKey := "0x" + common.Bytes2Hex(crypto.FromECDSA(chain.Accounts[0].Key))
-	signer, err := SignerFromHex(hexKey, big.NewInt(onchaintest.ChainID))
+	signer, err := SignerFromHex(hexKey, onchaintest.ChainID)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -418,7 +418,7 @@ func TestSignerFromHex(t *testing.T) {
 	const key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 	want := common.HexToAddress("0x2c7536E3605D9C16a7a3D7b1898e529396a65c23")
 	for _, in := range []string{key, "0x" + key, "0X" + strings.ToUpper(key), " 0x" + key + "\n"} {
-		s, err := SignerFromHex(in, big.NewInt(1))
+		s, err := SignerFromHex(in, 1)
 		require.NoError(t, err)
 		assert.Equal(t, want, s.From)
 	}
@@ -431,14 +431,14 @@ func TestSignerFromHex(t *testing.T) {
 		{strings.Repeat("f", 64), "not a valid secp256k1 scalar"},
 	}
 	for _, tt := range bad {
-		_, err := SignerFromHex(tt.in, big.NewInt(1))
+		_, err := SignerFromHex(tt.in, 1)
 		require.ErrorIs(t, err, ErrInvalidPrivateKey)
 		assert.ErrorContains(t, err, tt.wantErr)
 		if len(tt.in) > 8 {
 			assert.NotContains(t, err.Error(), tt.in[len(tt.in)-8:], "no part of the key in the error")
 		}
 	}
-	_, err := SignerFromHex(key, nil)
+	_, err := SignerFromHex(key, 0)
 	assert.Error(t, err)
 	assert.NotContains(t, err.Error(), key)
 }

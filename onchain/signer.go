@@ -17,11 +17,14 @@ var ErrInvalidPrivateKey = errors.New("onchain: invalid private key")
 // SignerFromHex builds transaction options that sign with a secp256k1
 // private key given as 64 hex digits, with or without 0x (unlike viem,
 // which silently drops the first two characters of an unprefixed key).
-// chainID is the chain the signatures are for. Errors wrap
-// [ErrInvalidPrivateKey] and never include the key.
-func SignerFromHex(hexKey string, chainID *big.Int) (*bind.TransactOpts, error) {
-	if chainID == nil || chainID.Sign() <= 0 {
-		return nil, errors.New("onchain: SignerFromHex: chain id must be positive")
+// chainID is the chain the signatures are for, for example [ChainIDBase].
+// Errors wrap [ErrInvalidPrivateKey] and never include the key.
+//
+// A key in an environment variable is the simplest setup; [SignerFromKeystore]
+// keeps it encrypted at rest and [SignerFromClef] keeps it out of the process.
+func SignerFromHex(hexKey string, chainID uint64) (*bind.TransactOpts, error) {
+	if chainID == 0 {
+		return nil, errors.New("onchain: SignerFromHex: chain id must not be 0")
 	}
 	k := strings.TrimSpace(hexKey)
 	if has0x(k) {
@@ -42,5 +45,5 @@ func SignerFromHex(hexKey string, chainID *big.Int) (*bind.TransactOpts, error) 
 		// case a future version quotes its input.
 		return nil, fmt.Errorf("%w: not a valid secp256k1 scalar", ErrInvalidPrivateKey)
 	}
-	return bind.NewKeyedTransactor(key, chainID), nil
+	return bind.NewKeyedTransactor(key, new(big.Int).SetUint64(chainID)), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/ethclient"
@@ -72,7 +71,7 @@ func (l *lazyRegistrar) registrar(ctx context.Context, prereq *onchain.ErrOnchai
 		}
 		return nil, &onchainError{err}
 	}
-	signer, err := onchain.SignerFromHex(string(l.key), new(big.Int).SetUint64(id))
+	signer, err := onchain.SignerFromHex(string(l.key), id)
 	if err != nil {
 		ec.Close()
 		return nil, err
