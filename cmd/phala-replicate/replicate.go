@@ -498,8 +498,9 @@ func (c *command) prepare(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("encoding the prepared replica: %w", err)
 		}
-		// It holds the commit token: readable by its owner only.
-		if err := os.WriteFile(c.o.preparedFile, append(b, '\n'), 0o600); err != nil {
+		// It holds the commit token: readable by its owner only, whatever the mode
+		// of a file already there, and never half written.
+		if err := phala.WriteFileAtomic(c.o.preparedFile, append(b, '\n'), 0o600); err != nil {
 			return fmt.Errorf("writing the prepared replica: %w", err)
 		}
 		v.PreparedFile = c.o.preparedFile

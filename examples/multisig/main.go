@@ -78,12 +78,12 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		p.ComposeHash, p.DeviceID, p.ExpiresAt.Format("2006-01-02 15:04 MST"))
 
 	// Save the PreparedReplica: it holds the commit token, so keep it
-	// private (0600).
+	// private (0600, even over an existing file) and never half written.
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(cfg.preparedPath(), b, 0o600); err != nil {
+	if err := phala.WriteFileAtomic(cfg.preparedPath(), b, 0o600); err != nil {
 		return err
 	}
 
