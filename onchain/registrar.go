@@ -44,20 +44,20 @@ const (
 // Event reports the progress of one registration transaction; see
 // [WithProgress].
 type Event struct {
-	Kind   EventKind
-	Method string      // "addDevice" or "addComposeHash"
-	TxHash common.Hash //
-	Nonce  uint64      //
-	Block  uint64      // the including block (0 for EventSubmitted)
+	Kind   EventKind   `json:"kind"`
+	Method string      `json:"method"`  // "addDevice" or "addComposeHash"
+	TxHash common.Hash `json:"tx_hash"` //
+	Nonce  uint64      `json:"nonce"`   //
+	Block  uint64      `json:"block"`   // the including block (0 for EventSubmitted)
 }
 
 // Registration is the result of [Registrar.EnsureRegistered].
 type Registration struct {
-	DeviceTx      common.Hash // addDevice transaction; zero if none was needed
-	ComposeHashTx common.Hash // addComposeHash transaction; zero if none was needed
+	DeviceTx      common.Hash `json:"device_tx,omitzero"`       // addDevice transaction; zero (left out of JSON) if none was needed
+	ComposeHashTx common.Hash `json:"compose_hash_tx,omitzero"` // addComposeHash transaction; zero (left out of JSON) if none was needed
 	// Block is the block at which the registration was verified: the block
 	// of the last receipt, or the block read when nothing was needed.
-	Block uint64
+	Block uint64 `json:"block"`
 }
 
 // CommitTransactionHash is the transaction_hash for the commit call: the
