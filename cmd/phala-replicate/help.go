@@ -8,13 +8,18 @@ Usage:
   phala-replicate <cvm-id> --prepare-only [flags]  prepare only; print the commit token
   phala-replicate [<cvm-id>] --commit [flags]      commit a prepared replica
   phala-replicate verify <cvm-uuid> [flags]        verify a CVM's attestation
+  phala-replicate plan -f set.json [flags]         show what apply would change (read-only)
+  phala-replicate apply -f set.json [flags]        converge to the replica set (see "Replica sets")
+  phala-replicate apply --commit --prepared-file F --transaction-hash HASH
+                                                   commit a replica set approved by a multisig
   phala-replicate demo                             run every workflow against an emulator
   phala-replicate demo <cvm-id> [flags]            with PHALA_CLOUD_API_KEY set: replicate on Phala Cloud and wait
   phala-replicate version
 
 <cvm-id> is the source CVM: its UUID (dashes optional), its app ID (app_<hex>,
 0x<hex> or <40 hex>) or its name. Flags may come before or after it; use
-'--' before a <cvm-id> that starts with '-' or is "demo", "help" or "version".
+'--' before a <cvm-id> that starts with '-' or is "demo", "help",
+"version", "verify", "plan" or "apply".
 
 Replicate:
   --node-id ID|NAME        target node, by numeric ID or by name (alias --teepod-id);
@@ -73,6 +78,34 @@ Env encryption key (Onchain KMS):
                            use an unverifiable key anyway (whoever controls the API
                            could read the env)
 
+Replica sets (plan, apply):
+  A set file (JSON or YAML) declares how many replicas of an app run where:
+    {"source": "app_…", "compose_hash": "…",
+     "placements": [{"region": "us-west", "count": 3}, {"node": "prod6", "count": 2},
+                    {"anywhere": true, "count": 1}],
+     "env": {"LOG_LEVEL": "info"}, "protect": ["<vm_uuid>"]}
+  plan prints the creates, the removals (failed and stopped first, then the newest;
+  never a protected one) and the on-chain work; it writes nothing. apply shows the
+  plan, creates concurrently, waits for the new replicas, then removes.
+  -f, --file FILE          the set (required, except with --commit)
+  -e, --env-file FILE      env of the replicas it creates, instead of the file's "env"
+  --auto-approve           remove without asking; without it, apply asks on a terminal
+                           and refuses (exit code 6) when stdin is not one
+  --private-key KEY        the DstackApp owner: every missing addDevice and the
+                           addComposeHash of the whole set are sent together, with one
+                           confirmation wait
+  --safe-file FILE         without a key: ONE Safe Transaction Builder batch with every
+  --prepared-file FILE     missing call, and the prepared set (commit tokens, mode 0600)
+  --commit                 with --prepared-file and --transaction-hash (default
+                           "already-registered"): commit every prepared replica; a rerun
+                           resumes where an interrupted commit stopped
+  --wait                   wait until every new replica runs
+  --concurrency N          creates and removals in flight (default 4)
+  --rpc-url, --kms-root, --kms-contract, --poll-interval, --api-key: as above.
+  With --json, every outcome (failures included) is one JSON document on stdout,
+  {"success":…,"command":…,"status":…,"plan":…,…,"error":{…}}; the plan text and
+  progress go to stderr.
+
 Output:
   -j, --json               print one JSON document on stdout and no progress; an error
                            is one JSON object on stderr: {"success":false,"error":{...}}
@@ -88,11 +121,13 @@ Environment:
 Exit codes:
   0  success
   1  any other failure (a file that cannot be read, a replica that failed to boot)
-  2  usage: bad flags or arguments, missing API key
+  2  usage: bad flags or arguments, missing API key, a replica set refused
   3  the Phala Cloud API refused or failed the request (see the error code)
   4  on-chain: registration is required (no key given), or a transaction, the RPC
      endpoint, the owner check or the balance check failed
   5  an attestation check failed (verify, --verify)
+  6  apply would remove instances and was not confirmed (no terminal and no
+     --auto-approve, or the answer was not "yes"); nothing was changed
 
 The API key and the private key are never printed.
 `

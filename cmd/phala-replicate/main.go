@@ -62,6 +62,8 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			return exitOK
 		case "verify":
 			return runVerify(ctx, args[1:], stdout, stderr, getenv, s)
+		case "plan", "apply":
+			return runSet(ctx, args[0], args[1:], stdout, stderr, getenv, s, stdinIO())
 		case "version", "--version", "-version":
 			_, _ = fmt.Fprintf(stdout, "phala-replicate %s (phala-go SDK)\n", phala.Version)
 			return exitOK
