@@ -55,6 +55,10 @@ const (
 	fOversized    faultKind = "oversized body"
 	fWrongCT      faultKind = "wrong content type"
 	fCancel       faultKind = "context cancelled mid-way"
+	f503After     faultKind = "proxy 503 after processing"
+	f303Source    faultKind = "303 to the source after processing"
+	fRedirectAway faultKind = "cross-host 302 after processing"
+	fLyingDevice  faultKind = "465 naming a foreign device"
 	fRPCDown      faultKind = "RPC node down"
 	fTxReverted   faultKind = "tx reverted"
 	fNoReceipt    faultKind = "receipt timeout"
@@ -63,6 +67,17 @@ const (
 )
 
 var httpFaults = []faultKind{fLatency, f429, f502HTML, f503, fResetBefore, fResetAfter, fTruncated, fOversized, fWrongCT, fCancel}
+
+// postFaults hit only POSTs: the server acted, then a proxy's answer replaced its own.
+var postFaults = []faultKind{f503After, f303Source, fRedirectAway}
+
+// lyingFaults make the API lie in a 465, so they hit only the POST replicas of
+// on-chain workflows.
+var lyingFaults = []faultKind{fLyingDevice}
+
+// foreignDevice is the device a lying 465 names: no node of the workspace has it.
+const foreignDevice = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
+
 var chainFaults = []faultKind{fRPCDown, fTxReverted, fNoReceipt}
 
 // target selects the request an HTTP fault hits.
@@ -221,6 +236,16 @@ func TestFaultMatrix(t *testing.T) {
 			for _, f := range httpFaults {
 				cells = append(cells, cell{wf.name + "/" + tg.name + "/" + string(f), wf, tg, f})
 			}
+			if tg.method == http.MethodPost {
+				for _, f := range postFaults {
+					cells = append(cells, cell{wf.name + "/" + tg.name + "/" + string(f), wf, tg, f})
+				}
+			}
+			if wf.onchain && tg.name == tWrite.name {
+				for _, f := range lyingFaults {
+					cells = append(cells, cell{wf.name + "/" + tg.name + "/" + string(f), wf, tg, f})
+				}
+			}
 		}
 		if wf.onchain {
 			for _, f := range chainFaults {
@@ -339,6 +364,13 @@ func runCell(t *testing.T, wf workflow, tg target, f faultKind) (o outcome) {
 		assert.Equal(t, wf.want, o.replicas, "a success created every replica")
 	}
 	assert.LessOrEqual(t, o.replicas, wf.want, "no duplicate replica")
+	switch f {
+	case fLyingDevice:
+		assert.ErrorIs(t, runErr, phala.ErrPayloadMismatch, "a 465 naming a device the caller did not choose is refused")
+	case f503After, f303Source, fRedirectAway:
+		var unknown *phala.OutcomeUnknownError
+		assert.ErrorAs(t, runErr, &unknown, "a POST answered by a proxy after the API acted has an unknown outcome")
+	}
 
 	secrets := map[string]string{"API key": w.srv.APIKey(), "env plaintext": secretEnvValue}
 	if w.signerKey != nil {
@@ -382,6 +414,16 @@ func injectHTTP(w *world, ft *faultTransport, tg target, f faultKind, cancel con
 		fault.DropAfterProcessing = true
 	case fTruncated:
 		fault.Truncate = true
+	case f503After:
+		fault.Status, fault.AfterProcessing, fault.RetryAfter = http.StatusServiceUnavailable, true, time.Second
+	case f303Source:
+		fault.Status, fault.AfterProcessing = http.StatusSeeOther, true
+		fault.Location = w.srv.URL() + "/cvms/" + w.src.VMUUID
+	case fRedirectAway:
+		fault.Status, fault.AfterProcessing = http.StatusFound, true
+		fault.Location = "https://elsewhere.invalid/api/v1/cvms/" + w.src.VMUUID
+	case fLyingDevice:
+		fault.DeviceID = foreignDevice
 	default:
 		ft.arm(tg.method, prefix, f, cancel)
 		return
@@ -392,22 +434,25 @@ func injectHTTP(w *world, ft *faultTransport, tg target, f faultKind, cancel con
 // classify names the typed error err is (or wraps), "untyped" if none.
 func classify(err error) string {
 	var (
-		apiErr    *phala.APIError
-		outcome   *phala.OutcomeUnknownError
-		resp      *phala.ResponseError
-		autoReg   *phala.AutoRegistrationError
-		scale     *phala.ScaleError
-		prereq    *onchain.ErrOnchainPrerequisite
-		revert    *onchain.RevertError
-		receipt   *onchain.ReceiptTimeoutError
-		notOwner  *onchain.NotOwnerError
-		notConf   *onchain.StateNotConfirmedError
-		mismatch  *phala.PayloadMismatchError
-		noTrust   *phala.NoKMSTrustRootError
-		netErr    net.Error
-		rpcHTTP   rpc.HTTPError
-		rpcHTTPp  *rpc.HTTPError
-		notAttmpt *phala.NotAttemptedError
+		apiErr     *phala.APIError
+		outcome    *phala.OutcomeUnknownError
+		unreadable *phala.UnreadableCreatedError
+		redirect   *phala.RedirectError
+		unverified *phala.DeviceUnverifiedError
+		resp       *phala.ResponseError
+		autoReg    *phala.AutoRegistrationError
+		scale      *phala.ScaleError
+		prereq     *onchain.ErrOnchainPrerequisite
+		revert     *onchain.RevertError
+		receipt    *onchain.ReceiptTimeoutError
+		notOwner   *onchain.NotOwnerError
+		notConf    *onchain.StateNotConfirmedError
+		mismatch   *phala.PayloadMismatchError
+		noTrust    *phala.NoKMSTrustRootError
+		netErr     net.Error
+		rpcHTTP    rpc.HTTPError
+		rpcHTTPp   *rpc.HTTPError
+		notAttmpt  *phala.NotAttemptedError
 	)
 	outer := ""
 	switch {
@@ -421,6 +466,14 @@ func classify(err error) string {
 		return "NotAttemptedError"
 	case errors.As(err, &outcome):
 		return outer + "OutcomeUnknownError"
+	case errors.As(err, &unreadable):
+		return outer + "UnreadableCreatedError"
+	case errors.As(err, &mismatch):
+		return outer + "PayloadMismatchError(" + mismatch.Field + ")"
+	case errors.As(err, &unverified):
+		return outer + "DeviceUnverifiedError"
+	case errors.As(err, &redirect):
+		return outer + "RedirectError"
 	case errors.As(err, &resp):
 		return outer + "ResponseError"
 	case errors.As(err, &apiErr):
@@ -436,8 +489,6 @@ func classify(err error) string {
 		return outer + "RevertError"
 	case errors.As(err, &notConf):
 		return outer + "StateNotConfirmedError"
-	case errors.As(err, &mismatch):
-		return outer + "PayloadMismatchError"
 	case errors.As(err, &noTrust):
 		return outer + "NoKMSTrustRootError"
 	case errors.As(err, &prereq):
