@@ -9,6 +9,9 @@
 //	src := srv.AddCVM(phalatest.CVM{AppID: app.ID, NodeID: node.ID})
 //	// point a client at srv.URL() with srv.APIKey(), or use srv.Client()
 //
+// Package [github.com/phalaforge/phala-go/phalatest/sandbox] starts one
+// wired to a simulated chain, seeded for the on-chain workflows.
+//
 // # Wire format
 //
 // The server speaks the wire format of API version 2026-01-21 (and accepts
