@@ -20,6 +20,10 @@ type VerifyOptions struct {
 	// compose_hash from GetCVM, which is the API's word; pass your own to take the API
 	// out of the trust chain.
 	ComposeHash string
+	// CVM is the replica as already read (e.g. returned by WaitForReplica): its app id,
+	// compose hash and instance id stand in for GET /cvms/{id}, saving a round trip.
+	// Its VMUUID must be the one verified.
+	CVM *CVM
 	// Attest are further options for [attest.Verify]: collateral or a PCCS for the TCB
 	// status, OS image allow-lists, accepted TCB statuses, a verification time.
 	Attest []attest.Option
@@ -47,8 +51,8 @@ type Verification struct {
 // package attest for what a pass proves: without collateral in opts.Attest the TCB
 // status is unknown, and without MRTD/RTMR pins the OS image is reported, not judged.
 //
-// It sends GET /cvms/{id} (skipped when opts gives both the app id and the compose
-// hash) and GET /cvms/{id}/attestation.
+// It sends GET /cvms/{id} (skipped when opts gives the CVM, or both the app id and the
+// compose hash) and GET /cvms/{id}/attestation.
 func (c *Client) VerifyReplica(ctx context.Context, vmUUID string, opts VerifyOptions) (*Verification, error) {
 	id, err := parseVMUUID("vmUUID", vmUUID)
 	if err != nil {
@@ -68,10 +72,17 @@ func (c *Client) VerifyReplica(ctx context.Context, vmUUID string, opts VerifyOp
 		}
 		v.ExpectedComposeHash = strings.ToLower(strings.TrimPrefix(h, "0x"))
 	}
-	if v.ExpectedAppID == "" || v.ExpectedComposeHash == "" {
-		cvm, err := c.GetCVM(ctx, id)
-		if err != nil {
-			return nil, err
+	if opts.CVM != nil {
+		if u, ok := canonicalUUID(opts.CVM.VMUUID); !ok || u != id {
+			return nil, invalidArg("CVM", opts.CVM.VMUUID, "VerifyOptions.CVM is not the CVM %s", id)
+		}
+	}
+	if v.ExpectedAppID == "" || v.ExpectedComposeHash == "" || opts.CVM != nil {
+		cvm := opts.CVM
+		if cvm == nil {
+			if cvm, err = c.GetCVM(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		instanceID = cvm.InstanceID
 		if v.ExpectedAppID == "" {

@@ -77,6 +77,9 @@ func TestVerifyReplica(t *testing.T) {
 			opts: VerifyOptions{Attest: []attest.Option{at}}},
 		{name: "caller's expectations, no GetCVM", cvmHash: foreign, wantCalls: 1,
 			opts: VerifyOptions{AppID: "app_" + fixtureAppID, ComposeHash: "0x" + fixtureCompose, Attest: []attest.Option{at}}},
+		{name: "CVM already read, no GetCVM", cvmHash: foreign, wantCalls: 1,
+			opts: VerifyOptions{CVM: &CVM{VMUUID: strings.ToUpper(fixtureVM), AppID: fixtureAppID, ComposeHash: fixtureCompose},
+				Attest: []attest.Option{at}}},
 		{name: "event_log served as a JSON string", cvmHash: fixtureCompose, wantCalls: 2,
 			editAtt: func(a map[string]any) {
 				tcb := a["tcb_info"].(map[string]any)
@@ -160,9 +163,10 @@ func TestVerifyReplicaRejectsBadArguments(t *testing.T) {
 		id   string
 		opts VerifyOptions
 	}{
-		"not a uuid":       {id: "web-1"},
-		"bad app id":       {id: fixtureVM, opts: VerifyOptions{AppID: "xyz"}},
-		"bad compose hash": {id: fixtureVM, opts: VerifyOptions{ComposeHash: "abc"}},
+		"not a uuid":        {id: "web-1"},
+		"bad app id":        {id: fixtureVM, opts: VerifyOptions{AppID: "xyz"}},
+		"bad compose hash":  {id: fixtureVM, opts: VerifyOptions{ComposeHash: "abc"}},
+		"CVM of another vm": {id: fixtureVM, opts: VerifyOptions{CVM: &CVM{VMUUID: "11111111-2222-4333-8444-555555555555"}}},
 	} {
 		_, err := c.VerifyReplica(context.Background(), tc.id, tc.opts)
 		assert.ErrorIs(t, err, ErrInvalidArgument, name)

@@ -247,7 +247,7 @@ func (c *command) finish(ctx context.Context, vm *phala.VM) error {
 		cvm, werr = c.wait(ctx, vm)
 	}
 	if werr == nil && c.o.verify {
-		werr = c.verifyCreated(ctx, vm.VMUUID)
+		werr = c.verifyCreated(ctx, vm.VMUUID, cvm)
 	}
 	if err := c.printReplica(ctx, vm, cvm, werr == nil); err != nil {
 		return err
@@ -641,7 +641,7 @@ func (c *command) scale(ctx context.Context) error {
 			}
 			cv, werr := c.wait(ctx, r.VM)
 			if werr == nil && c.o.verify {
-				werr = c.verifyCreated(ctx, r.VM.VMUUID)
+				werr = c.verifyCreated(ctx, r.VM.VMUUID, cv)
 			}
 			cvms[i] = cv
 			if werr != nil {

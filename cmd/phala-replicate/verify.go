@@ -27,6 +27,8 @@ type verifyFlags struct {
 	pccs        string // --pccs URL: fetch collateral from a PCCS
 	at          string // --at RFC3339: verify as of this time (for old evidence)
 	roots       string // --attestation-roots FILE: PEM roots trusted instead of Intel's
+
+	cvm *phala.CVM // the CVM as already read (--verify after --wait), or nil
 }
 
 // attestOptions turns the flags into options of package attest.
@@ -133,7 +135,7 @@ func (c *command) verify(ctx context.Context, vmUUID string, vf verifyFlags) (*p
 	}
 	c.progressf("Verifying the attestation of %s…\n", vmUUID)
 	aopts = append(aopts, c.attest...)
-	return c.client.VerifyReplica(ctx, vmUUID, phala.VerifyOptions{AppID: vf.appID, ComposeHash: vf.composeHash, Attest: aopts})
+	return c.client.VerifyReplica(ctx, vmUUID, phala.VerifyOptions{AppID: vf.appID, ComposeHash: vf.composeHash, CVM: vf.cvm, Attest: aopts})
 }
 
 // writeVerification prints what a passing verification proved, and what it did not.
@@ -178,8 +180,8 @@ func orDash(s string) string {
 
 // verifyCreated verifies a replica created by this run (--verify): expected are the
 // --compose-hash given, else the replica's own, and its app id.
-func (c *command) verifyCreated(ctx context.Context, vmUUID string) error {
-	v, err := c.verify(ctx, vmUUID, verifyFlags{composeHash: c.o.composeHash, roots: c.o.attestRoots})
+func (c *command) verifyCreated(ctx context.Context, vmUUID string, cvm *phala.CVM) error {
+	v, err := c.verify(ctx, vmUUID, verifyFlags{composeHash: c.o.composeHash, roots: c.o.attestRoots, cvm: cvm})
 	if err != nil {
 		return fmt.Errorf("replica %s is running but its attestation did not verify: %w", vmUUID, err)
 	}
