@@ -513,8 +513,11 @@ func (c *Client) ReplicateAppInstance(ctx context.Context, appID, vmUUID string,
 // (stable snake_case keys), so a multisig flow can be resumed days later in another
 // process: store it, register ComposeHash and DeviceID on the DstackApp contract
 // (for example with onchain.SafeTransactions(p.Prerequisite(), ...)), then call
-// CommitPrepared. String and LogValue hide the commit token; the JSON form keeps it,
-// so store it as carefully as the token itself.
+// CommitPrepared. String, Format (every fmt verb) and LogValue hide the commit
+// token; the JSON form keeps it, because storing it for the commit is what it is
+// for: write it with [WriteFileAtomic] and mode 0o600, and store it as carefully
+// as the token itself. Log a PreparedReplica itself, not a slice or a struct
+// holding one: slog's JSON handler prints those in their JSON form.
 type PreparedReplica struct {
 	SourceVMUUID  string                 `json:"source_vm_uuid"`
 	CommitToken   string                 `json:"commit_token"`

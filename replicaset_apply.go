@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -375,6 +376,20 @@ func (s PreparedSet) GoString() string { return s.String() }
 
 // Format implements [fmt.Formatter]: no verb prints a commit token.
 func (s PreparedSet) Format(f fmt.State, verb rune) { formatSafe(f, verb, s.String(), s.String()) }
+
+// LogValue describes the set for log/slog without the commit tokens (slog's JSON
+// handler would otherwise print its JSON form, which keeps them).
+func (s PreparedSet) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// LogValue describes the item for log/slog; its PreparedReplica logs without the
+// commit token.
+func (it PreparedSetItem) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.Int64("node_id", it.NodeID), slog.String("node_name", it.NodeName)}
+	if it.Prepared != nil {
+		attrs = append(attrs, slog.Any("prepared", *it.Prepared))
+	}
+	return slog.GroupValue(attrs...)
+}
 
 func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req ReplicateRequest, opts *ApplyOptions, res *ApplyResult) (*ApplyResult, error) {
 	perNode := map[int64]*PreparedSetItem{}
