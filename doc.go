@@ -119,7 +119,10 @@
 // [Client.Scale] creates several replicas with bounded concurrency and reports each
 // outcome; [Client.WaitForReplica] polls a replica until it runs or fails;
 // [Client.ListReplicas] lists an app's instances; [Client.GetCVM] reads the CVM a
-// source names; [Client.EncryptEnv] encrypts variables to an app's verified env key.
+// source names; [Client.EncryptEnv] encrypts variables to an app's verified env key;
+// [Client.VerifyReplica] checks a replica's TDX attestation with package attest (its
+// doc says what a pass proves: without collateral the TCB status is unknown, without
+// MRTD pins the OS image is reported, not judged).
 //
 // A source is a vm_uuid (dashes optional, any UUID version; normalised to the
 // lowercase dashed form, which is what the API returns in vm_uuid and what is sent
@@ -155,6 +158,9 @@
 //	WaitForReplica                                   GET /cvms/{vm_uuid} per poll
 //	ListReplicas                                     GET /apps/{app_id}/cvms              1
 //	GetCVM                                           GET /cvms/{id}                       1
+//	VerifyReplica                                    GET /cvms/{id}/attestation, and
+//	                                                 GET /cvms/{id} unless opts give the
+//	                                                 CVM or both expectations         1 or 2
 //	EncryptEnv                                       GET /cvms/{id} (+ the Env lines above)
 //
 // No POST is ever resent once it may have reached the server: a lost answer gives an
