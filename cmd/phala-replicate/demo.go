@@ -109,10 +109,48 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	// 4. Replica sets.
+	if err := demoReplicaSet(w, sb, dir, sh); err != nil {
+		return err
+	}
+
 	fmt.Fprintf(w, "\nDone: %d replicas created in %.1fs.\n", len(sb.srv.Replicas()), time.Since(start).Seconds())
 	fmt.Fprintln(w, "Against Phala Cloud, set PHALA_CLOUD_API_KEY and run the same commands with your own CVM;")
 	fmt.Fprintln(w, "'phala-replicate --help' lists every flag.")
 	return nil
+}
+
+// demoReplicaSet declares the Cloud KMS app's replicas over two regions,
+// plans and applies the set, then scales it down.
+func demoReplicaSet(w io.Writer, sb *sandbox, dir string, sh func(map[string]string, string, ...string) error) error {
+	section(w, "4. Replica sets: declare where replicas run, plan, apply, scale down")
+	nodeC := sb.srv.AddNode(phalatest.Node{Name: "node-c", Region: "us-west", Listed: true, OnchainKMS: true})
+	fmt.Fprintf(w, "A third node joins: node-c (ID %d) in us-west, next to node-a; node-b is in eu-central.\n", nodeC.ID)
+	setFile := filepath.Join(dir, "web-set.json")
+	write := func(doc string) error {
+		fmt.Fprintf(w, "\n%s:\n%s\n", filepath.Base(setFile), doc)
+		return os.WriteFile(setFile, []byte(doc+"\n"), 0o600)
+	}
+	spread := `{"source": "` + sb.cloudCVM.VMUUID + `",
+ "placements": [{"region": "us-west", "count": 3}, {"region": "eu-central", "count": 2}],
+ "protect": ["` + sb.cloudCVM.VMUUID + `"]}`
+	if err := write(spread); err != nil {
+		return err
+	}
+	if err := sh(nil, "", "plan", "-f", setFile); err != nil {
+		return err
+	}
+	if err := sh(nil, "", "apply", "-f", setFile, "--wait"); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nScale down to one replica per region: apply removes failed and stopped instances")
+	fmt.Fprintln(w, "first, then the newest, never a protected one; it asks before removing anything")
+	fmt.Fprintln(w, "(--auto-approve answers for a script).")
+	down := strings.Replace(strings.Replace(spread, `"count": 3`, `"count": 1`, 1), `"count": 2`, `"count": 1`, 1)
+	if err := write(down); err != nil {
+		return err
+	}
+	return sh(nil, "", "apply", "-f", setFile, "--auto-approve")
 }
 
 func section(w io.Writer, title string) {

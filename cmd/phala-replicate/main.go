@@ -9,6 +9,9 @@
 //	phala-replicate <cvm-id> --private-key KEY [--rpc-url URL]
 //	phala-replicate <cvm-id> --prepare-only --safe-file safe.json --prepared-file prepared.json
 //	phala-replicate --commit --prepared-file prepared.json --transaction-hash 0x…
+//	phala-replicate plan -f set.json
+//	phala-replicate apply -f set.json [--auto-approve] [--wait]
+//	phala-replicate apply --commit --prepared-file set.prepared.json --transaction-hash 0x…
 //	phala-replicate demo
 //
 // Run "phala-replicate --help" for every flag, the environment variables
