@@ -21,6 +21,9 @@
 //	GET  /cvms/{id}                                CVM object; the id may be a vm_uuid (dashes optional),
 //	                                               app id (app_<hex>, <hex>, 0x<hex>), hashed id, instance id or name
 //	GET  /apps/{app_id}/cvms                       bare array of the app's CVM objects
+//	GET  /cvms/{id}/attestation                    TDX quote (test PCK chain, see AttestationRoots),
+//	                                               event log and app_compose; is_online false unless running
+//	GET  /apps/{app_id}/attestations               the same for every instance of the app
 //	GET  /teepods/available                        nodes with their remaining capacity, images and KMS list
 //	GET  /kms/{kms}/pubkey/{app_id}                the app's X25519 env key signed by the KMS root key
 //	POST /cvms/{vm_uuid}/replicas                  {node_id?, encrypted_env?, compose_hash?}; X-Prepare-Only: true
