@@ -191,4 +191,33 @@
 // [WithKMSChainBackend], [WithKMSChainRPC] or [WithKMSChains]. Without any, the call
 // fails with [*NoKMSTrustRootError] unless [WithoutKMSSignatureVerification] is
 // given. Cloud KMS keys carry no signature; they are as trustworthy as the API.
+//
+// # Replica sets
+//
+// A [ReplicaSet] declares how many replicas of an app's configuration run where:
+// placements of Count replicas on a node, on a region's nodes, or anywhere, plus
+// vm_uuids that must never be removed. [ParseReplicaSet] reads it from JSON or YAML
+// (the file phala-replicate plan and apply take); a bad spec is a [*SpecError]
+// naming the field, before any request that writes.
+//
+// [Client.PlanReplicaSet] is read-only: the app's instances (GET
+// /apps/{app_id}/cvms, after GET /cvms/{id} for a vm_uuid or name source), the nodes
+// (GET /teepods/available) and, for an Onchain KMS app given [PlanOptions], the
+// DstackApp contract's state for the compose hash and every target device in one
+// JSON-RPC batch. The [ReplicaSetPlan] lists the creates (a region placement spreads
+// over its nodes), the removals (failed and stopped instances first, then the newest;
+// never a protected one) and the on-chain work: the compose hash and the union of the
+// devices not yet allowed. It prints as a diff, marshals to JSON and carries the
+// fingerprint of the state it was computed from.
+//
+// [Client.ApplyReplicaSet] refuses a plan whose state changed ([*StalePlanError],
+// nothing written), registers the whole set's on-chain work with one send and one
+// confirmation wait ([ApplyOptions].Registrar), or, without a key, prepares one
+// replica per target node and returns ONE Safe batch and a [PreparedSet] (store it
+// with [WritePreparedSet], commit it with [Client.CommitPreparedSet] once the Safe
+// has executed the batch; a rerun resumes). Creates run concurrently; removals of
+// live instances run only once every new replica runs, so a move never drops below
+// the declared count; each removal is a [Client.DeleteCVM] checked against the app.
+// A failed item does not stop the others ([*ApplyError]); applying a new plan
+// converges without creating anything twice.
 package phala

@@ -190,6 +190,9 @@ func TestCLIDemo(t *testing.T) {
 		"CVM replica prepared successfully (pending on-chain approval).",
 		"  addComposeHash(0x",
 		"--commit --prepared-file ",
+		"── 4. Replica sets",
+		"3 to create, 0 to remove, 2 kept",
+		"0 to create, 3 to remove, 2 kept",
 		"Done: 3 replicas created in ",
 	} {
 		assert.Contains(t, res.stdout, want)
