@@ -58,6 +58,12 @@ func exampleAPI(onchain bool) *httptest.Server {
 			"vm_uuid": exSource, "app_id": exApp, "compose_hash": exHash, "kms_type": "base",
 			"kms_info": map[string]any{"chain_id": 8453, "dstack_app_address": "0x" + exApp}})
 	})
+	mux.HandleFunc("GET /api/v1/teepods/available", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Printf("API: %s %s\n", r.Method, r.URL.Path)
+		reply(w, http.StatusOK, map[string]any{"tier": "pro", "nodes": []any{
+			map[string]any{"teepod_id": 7, "name": "prod-7", "device_id": exDevice, "listed": true, "support_onchain_kms": true},
+		}})
+	})
 	mux.HandleFunc("POST /api/v1/cvms/{uuid}/commit-replica", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		fmt.Printf("API: %s %s %s\n", r.Method, r.URL.Path, body)
@@ -130,6 +136,7 @@ func ExampleClient_PrepareReplica() {
 	// Output:
 	// API: POST /api/v1/cvms/0f8e7d6c-5b4a-7392-8170-6f5e4d3c2b1a/replicas {"node_id":7} (prepare-only: "true")
 	// API: GET /api/v1/cvms/0f8e7d6c-5b4a-7392-8170-6f5e4d3c2b1a
+	// API: GET /api/v1/teepods/available
 	// register compose hash 3a1f5c7e9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d2f4a on app 7d2f0c4e9a1b3c5d7e9f0a1b2c3d4e5f6a7b8c9d
 	// compose hash allowed: false device allowed: true
 	// commit before 2026-03-15
@@ -138,8 +145,8 @@ func ExampleClient_PrepareReplica() {
 }
 
 // Without a Registrar, Replicate returns the on-chain prerequisite of an app on an
-// on-chain KMS, already checked against the source CVM. Register what it names,
-// then commit.
+// on-chain KMS, already checked against the source CVM and the node list (the
+// device must be a node's of the workspace). Register what it names, then commit.
 func ExampleErrOnchainPrerequisite() {
 	srv := exampleAPI(true)
 	defer srv.Close()
@@ -167,6 +174,7 @@ func ExampleErrOnchainPrerequisite() {
 	// Output:
 	// API: POST /api/v1/cvms/0f8e7d6c-5b4a-7392-8170-6f5e4d3c2b1a/replicas {} (prepare-only: "")
 	// API: GET /api/v1/cvms/0f8e7d6c-5b4a-7392-8170-6f5e4d3c2b1a
+	// API: GET /api/v1/teepods/available
 	// true
 	// onchain: registration required on the DstackApp contract 0x7d2f0c4e9a1b3c5d7e9f0a1b2c3d4e5f6a7b8c9d: compose hash 0x3a1f5c7e9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d2f4a not allowed
 	// API: POST /api/v1/cvms/0f8e7d6c-5b4a-7392-8170-6f5e4d3c2b1a/commit-replica {"token":"ct_6d1f0a9e8b7c","compose_hash":"3a1f5c7e9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d2f4a","transaction_hash":"already-registered"}
