@@ -140,8 +140,10 @@ func commitHint(apiErr *APIError) *hintError {
 // when req.ExpiresAt is set, the token's expiry (*CommitTokenExpiredError). The
 // answers 466, 467 and 468 come back as *APIError wrapped with what to do, matching
 // ErrHashInvalidOrExpired, ErrTxVerificationFailed and ErrHashNotAllowed. A commit
-// whose answer is lost is not resent (the token may have been consumed): the error
-// wraps *OutcomeUnknownError.
+// is never resent once it may have reached the server (the token may have been
+// consumed): a lost answer, a 502, 503 or 504, or a redirect gives an error wrapping
+// *OutcomeUnknownError; a 2xx whose body cannot be read gives one wrapping
+// *UnreadableCreatedError (the replica exists: find it with ListReplicas).
 func (c *Client) CommitReplica(ctx context.Context, vmUUID string, req CommitRequest) (*VM, error) {
 	uuid, err := parseVMUUID("vmUUID", vmUUID)
 	if err != nil {
@@ -174,20 +176,32 @@ func (c *Client) CommitReplica(ctx context.Context, vmUUID string, req CommitReq
 	body := commitBody{Token: token, ComposeHash: hash, TransactionHash: tx}
 	_, err = c.do(ctx, request{method: http.MethodPost, path: pathf("/cvms/%s/commit-replica", uuid), body: body}, &vm)
 	if err != nil {
-		var apiErr *APIError
-		if errors.As(err, &apiErr) {
-			if h := commitHint(apiErr); h != nil {
-				return nil, h
-			}
-			return nil, err
-		}
-		var unknown *OutcomeUnknownError
-		if errors.As(err, &unknown) {
-			return nil, fmt.Errorf("phala: commit of a replica of %s: %w; the token may have been used: list the app's instances with ListReplicas before committing again", uuid, err)
-		}
-		return nil, err
+		hideInAPIError(err, token) // a 422 or 466 may echo the token it refused
+		return nil, commitError(uuid, err)
 	}
 	return &vm, nil
+}
+
+// commitError maps the error of a commit request. An outcome unknown (a lost
+// answer, a 502/503/504, a redirect) comes first, even when it wraps an *APIError:
+// the token may have been used, so the advice is to list replicas, never to
+// commit or prepare again blindly.
+func commitError(uuid string, err error) error {
+	var unknown *OutcomeUnknownError
+	if errors.As(err, &unknown) {
+		return fmt.Errorf("phala: commit of a replica of %s: %w; the token may have been used: list the app's instances with ListReplicas before committing again", uuid, err)
+	}
+	var unreadable *UnreadableCreatedError
+	if errors.As(err, &unreadable) {
+		return fmt.Errorf("phala: commit of a replica of %s: %w; the commit succeeded, so the token is used: do not commit again", uuid, err)
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		if h := commitHint(apiErr); h != nil {
+			return h
+		}
+	}
+	return err
 }
 
 // CommitPrepared commits a PreparedReplica (see CommitReplica) with txHash, the

@@ -490,16 +490,25 @@ func asAPIError(err error) *APIError {
 }
 
 // OutcomeUnknownError reports a non-idempotent request (POST) that may have reached
-// the server but whose answer was lost: the connection broke or timed out after the
-// request was sent, or the context ended while waiting for the answer. The server may
-// or may not have acted on it, so the client did not resend it. Check the state before
-// trying again: for a replica, list the app's CVMs (GET /apps/{app_id}/cvms) and look
-// for the new instance.
+// the server but whose outcome is unknown: the connection broke or timed out after
+// the request was sent, the context ended while waiting for the answer, or the
+// answer does not tell (StatusCode set): a 502, 503 or 504, which a gateway can send
+// after the API acted on the request; a redirect (Err is then the *RedirectError
+// naming the Location's origin; no redirect of a POST is followed); or a 466 to a
+// commit resent with the same token, which an earlier attempt may have used. The
+// server may or may not have acted on it, so the client did not resend it. Check the
+// state before trying again: for a replica, list the app's CVMs (GET
+// /apps/{app_id}/cvms) and look for the new instance.
 type OutcomeUnknownError struct {
 	Method   string // HTTP method, e.g. POST
 	Path     string // path relative to the base URL
 	Attempts int    // attempts made, the last of which has the unknown outcome
-	Err      error  // the transport or context error
+	// StatusCode is the status of an answer that does not tell the outcome
+	// (502, 503, 504, a 3xx redirect, or 466 after a resent commit); 0 when no
+	// answer arrived. Err then holds the *APIError (or *RedirectError), so
+	// errors.As reaches it too.
+	StatusCode int
+	Err        error // the transport or context error, or the inconclusive answer
 }
 
 // Error describes the lost request and how to check its outcome.
@@ -507,9 +516,13 @@ func (e *OutcomeUnknownError) Error() string {
 	if e == nil {
 		return "phala: <nil OutcomeUnknownError>"
 	}
-	return fmt.Sprintf("phala: %s %s: outcome unknown: the request was sent but no answer arrived (%v); "+
+	what := fmt.Sprintf("the request was sent but no answer arrived (%v)", e.Err)
+	if e.StatusCode != 0 {
+		what = fmt.Sprintf("the request was sent and the answer (HTTP %d) does not tell whether the server acted on it (%v)", e.StatusCode, e.Err)
+	}
+	return fmt.Sprintf("phala: %s %s: outcome unknown: %s; "+
 		"it was not resent because the server may have acted on it; check before retrying, "+
-		"e.g. list the app's CVMs (GET /apps/{app_id}/cvms)", e.Method, e.Path, e.Err)
+		"e.g. list the app's CVMs (GET /apps/{app_id}/cvms)", e.Method, e.Path, what)
 }
 
 // Unwrap returns the underlying transport or context error, so that
@@ -557,6 +570,53 @@ func (e *ResponseError) Error() string {
 
 // Unwrap returns Err.
 func (e *ResponseError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
+
+// ErrUnreadableCreated is matched by [*UnreadableCreatedError].
+var ErrUnreadableCreated = errors.New("phala: the server acted on the request but its answer could not be read")
+
+// UnreadableCreatedError reports a POST answered 2xx whose body could not be read or
+// decoded: cut short, not JSON, empty, or larger than the size cap. The 2xx says the
+// server acted on the request: the replica was created (or committed). Do not send
+// the request again, which could create a second replica; find the result instead:
+// [Client.ListReplicas] with the app id lists the app's instances, and
+// [Client.GetCVM] reads one. It matches [ErrUnreadableCreated]; Unwrap returns the
+// [*ResponseError] describing the body.
+type UnreadableCreatedError struct {
+	Method     string // HTTP method, e.g. POST
+	Path       string // path relative to the base URL
+	StatusCode int    // the 2xx status of the answer
+	RequestID  string // X-Request-ID of the answer, empty when absent
+	Err        error  // the *ResponseError describing the unusable body
+}
+
+// Error says that the action happened and how to find its result.
+func (e *UnreadableCreatedError) Error() string {
+	if e == nil {
+		return "phala: <nil UnreadableCreatedError>"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "phala: %s %s: the server answered HTTP %d, so it acted on the request (the replica was created or committed), "+
+		"but its answer could not be read", e.Method, e.Path, e.StatusCode)
+	if e.Err != nil {
+		fmt.Fprintf(&b, " (%s)", strings.TrimPrefix(e.Err.Error(), "phala: "))
+	}
+	b.WriteString("; do not send it again: find the new replica with ListReplicas (the app's instances, GET /apps/{app_id}/cvms) or GetCVM")
+	if e.RequestID != "" && e.Err == nil { // the *ResponseError names it otherwise
+		fmt.Fprintf(&b, " [request %s]", oneLine(e.RequestID, 128))
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrUnreadableCreated.
+func (e *UnreadableCreatedError) Is(target error) bool { return target == ErrUnreadableCreated }
+
+// Unwrap returns Err.
+func (e *UnreadableCreatedError) Unwrap() error {
 	if e == nil {
 		return nil
 	}

@@ -44,9 +44,19 @@ func (c *Client) newHTTPClient() *http.Client {
 // checkRedirect allows a redirect only to the same scheme and host (port included)
 // as the original request, so the X-API-Key header never reaches another host. As a
 // second guard the key is removed from a refused request.
+//
+// A non-idempotent request (POST) is never redirected: it has reached the server,
+// which may have acted on it, and following would either resend it (307, 308) or
+// turn it into a GET whose answer (302, 303) is not the result of the POST. The
+// redirect answer itself is returned (http.ErrUseLastResponse) and do() reports it
+// as outcome unknown.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) == 0 {
 		return nil
+	}
+	if !idempotent(via[0].Method) {
+		req.Header.Del("X-API-Key")
+		return http.ErrUseLastResponse
 	}
 	from := via[0].URL
 	to := req.URL

@@ -156,18 +156,17 @@ func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 		return false, nil
 	}
 
-	ra, hasRA := parseRetryAfter(resp.Header, time.Now())
-	if hasRA && ra > k.c.cfg.retry.MaxRetryAfter {
+	if !idempotent(k.method) {
+		// An answer came back, so the request reached something that may have
+		// forwarded it: a gateway can answer 502, 503 (even with Retry-After) or
+		// 504 after the API acted on it. A POST is never resent after any answer;
+		// do() reports 502/503/504 as outcome unknown and 429 as refused.
+		return false, nil
+	}
+	if ra, hasRA := parseRetryAfter(resp.Header, time.Now()); hasRA && ra > k.c.cfg.retry.MaxRetryAfter {
 		return false, nil // the server asks for a longer wait than we accept
 	}
-	if idempotent(k.method) {
-		return retryableStatus(resp.StatusCode), nil
-	}
-	// 429 and 503 with Retry-After mean the request was refused before any work.
-	if (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) && hasRA {
-		return true, nil
-	}
-	return false, nil
+	return retryableStatus(resp.StatusCode), nil
 }
 
 // backoff is the Backoff hook: Retry-After when the answer has one (checkRetry has

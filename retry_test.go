@@ -3,10 +3,12 @@ package phala
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,40 +27,45 @@ func TestRetryMatrix(t *testing.T) {
 		retryAfter   string
 		body         string
 		wantAttempts int64
+		wantUnknown  bool // a POST whose answer does not tell whether it was acted on
 	}{
 		// GET: every transient status is retried up to MaxAttempts (3).
-		{"GET 408", "GET", 408, "", "", 3},
-		{"GET 429", "GET", 429, "", "", 3},
-		{"GET 500", "GET", 500, "", "", 3},
-		{"GET 502", "GET", 502, "", "", 3},
-		{"GET 503", "GET", 503, "", "", 3},
-		{"GET 504", "GET", 504, "", "", 3},
-		{"GET 503 Retry-After seconds", "GET", 503, "0", "", 3},
-		{"GET 400", "GET", 400, "", "", 1},
-		{"GET 401", "GET", 401, "", "", 1},
-		{"GET 404", "GET", 404, "", "", 1},
-		{"GET 409 with code", "GET", 409, "", codeBody, 1},
-		{"GET 422", "GET", 422, "", "", 1},
-		{"GET 465", "GET", 465, "", "", 1},
-		{"GET 501", "GET", 501, "", "", 1},
-		{"GET 503 Retry-After beyond bound", "GET", 503, "3600", "", 1},
-		// POST: only 429/503 with a usable Retry-After.
-		{"POST 429 Retry-After", "POST", 429, "0", "", 3},
-		{"POST 503 Retry-After", "POST", 503, "1", "", 3},
-		{"POST 503 Retry-After date", "POST", 503, httpDate(2 * time.Second), "", 3},
-		{"POST 503 Retry-After past date", "POST", 503, httpDate(-time.Hour), "", 3},
-		{"POST 429 without Retry-After", "POST", 429, "", "", 1},
-		{"POST 503 without Retry-After", "POST", 503, "", "", 1},
-		{"POST 503 malformed Retry-After", "POST", 503, "soon", "", 1},
-		{"POST 503 Retry-After beyond bound", "POST", 503, "3600", "", 1},
-		{"POST 500", "POST", 500, "", "", 1},
-		{"POST 502", "POST", 502, "", "", 1},
-		{"POST 504", "POST", 504, "", "", 1},
-		{"POST 408", "POST", 408, "", "", 1},
-		{"POST 409 with code", "POST", 409, "", codeBody, 1},
-		{"POST 465", "POST", 465, "", `{"detail":{"error_code":"ERR-01-005","message":"register"}}`, 1},
-		{"PATCH 503 without Retry-After", "PATCH", 503, "", "", 1},
-		{"DELETE 500", "DELETE", 500, "", "", 1},
+		{"GET 408", "GET", 408, "", "", 3, false},
+		{"GET 429", "GET", 429, "", "", 3, false},
+		{"GET 500", "GET", 500, "", "", 3, false},
+		{"GET 502", "GET", 502, "", "", 3, false},
+		{"GET 503", "GET", 503, "", "", 3, false},
+		{"GET 504", "GET", 504, "", "", 3, false},
+		{"GET 503 Retry-After seconds", "GET", 503, "0", "", 3, false},
+		{"GET 400", "GET", 400, "", "", 1, false},
+		{"GET 401", "GET", 401, "", "", 1, false},
+		{"GET 404", "GET", 404, "", "", 1, false},
+		{"GET 409 with code", "GET", 409, "", codeBody, 1, false},
+		{"GET 422", "GET", 422, "", "", 1, false},
+		{"GET 465", "GET", 465, "", "", 1, false},
+		{"GET 501", "GET", 501, "", "", 1, false},
+		{"GET 503 Retry-After beyond bound", "GET", 503, "3600", "", 1, false},
+		// POST: never resent after an answer. 429 is a refusal (the caller decides
+		// when to try again); 502, 503 and 504 may come from a gateway after the API
+		// acted, so their outcome is unknown, Retry-After or not.
+		{"POST 429 Retry-After", "POST", 429, "0", "", 1, false},
+		{"POST 503 Retry-After", "POST", 503, "1", "", 1, true},
+		{"POST 503 Retry-After date", "POST", 503, httpDate(2 * time.Second), "", 1, true},
+		{"POST 503 Retry-After past date", "POST", 503, httpDate(-time.Hour), "", 1, true},
+		{"POST 429 without Retry-After", "POST", 429, "", "", 1, false},
+		{"POST 503 without Retry-After", "POST", 503, "", "", 1, true},
+		{"POST 503 malformed Retry-After", "POST", 503, "soon", "", 1, true},
+		{"POST 503 Retry-After beyond bound", "POST", 503, "3600", "", 1, true},
+		{"POST 500", "POST", 500, "", "", 1, false},
+		{"POST 502", "POST", 502, "", "", 1, true},
+		{"POST 504", "POST", 504, "", "", 1, true},
+		{"POST 504 with code", "POST", 504, "", codeBody, 1, true},
+		{"POST 408", "POST", 408, "", "", 1, false},
+		{"POST 409 with code", "POST", 409, "", codeBody, 1, false},
+		{"POST 465", "POST", 465, "", `{"detail":{"error_code":"ERR-01-005","message":"register"}}`, 1, false},
+		{"PATCH 503 without Retry-After", "PATCH", 503, "", "", 1, true},
+		{"PUT 429 Retry-After", "PUT", 429, "0", "", 1, false},
+		{"DELETE 500", "DELETE", 500, "", "", 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +93,25 @@ func TestRetryMatrix(t *testing.T) {
 			if tt.retryAfter == "3600" {
 				assert.Equal(t, time.Hour, apiErr.RetryAfter)
 			}
+			if tt.status == 429 && tt.retryAfter == "0" {
+				assert.Zero(t, apiErr.RetryAfter)
+			}
+			var unknown *OutcomeUnknownError
+			if !tt.wantUnknown {
+				assert.False(t, errors.As(err, &unknown), "a refusal is not an unknown outcome: %v", err)
+				return
+			}
+			require.ErrorAs(t, err, &unknown)
+			assert.Equal(t, tt.status, unknown.StatusCode)
+			assert.Equal(t, tt.method, unknown.Method)
+			assert.Equal(t, "/x", unknown.Path)
+			assert.Equal(t, 1, unknown.Attempts)
+			assert.Contains(t, err.Error(), "outcome unknown")
+			assert.Contains(t, err.Error(), fmt.Sprintf("HTTP %d", tt.status))
+			assert.Contains(t, err.Error(), "GET /apps/{app_id}/cvms")
+			if tt.body == codeBody {
+				assert.ErrorIs(t, err, ErrInsufficientSlots, "the answer's code stays visible")
+			}
 		})
 	}
 }
@@ -109,22 +135,30 @@ func TestRetrySucceedsAfterTransientErrors(t *testing.T) {
 	assert.EqualValues(t, 3, n.get())
 }
 
+// dialFailOnce fails the first round trip as a refused dial, before any
+// connection exists, then delegates to the default transport.
+type dialFailOnce struct{ n atomic.Int64 }
+
+func (d *dialFailOnce) RoundTrip(r *http.Request) (*http.Response, error) {
+	if d.n.Add(1) == 1 {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
 func TestRetryBodyResentIdentically(t *testing.T) {
 	t.Parallel()
-	c, mux, _ := setup(t)
+	rt := &dialFailOnce{}
+	c, mux, _ := setup(t, WithHTTPClient(&http.Client{Transport: rt}))
 	var n counter
 	mux.HandleFunc("POST /cvms/abc/replicas", n.wrap(func(w http.ResponseWriter, r *http.Request) {
 		testJSONBody(t, r, `{"node_id":7}`)
-		if n.get() == 1 {
-			w.Header().Set("Retry-After", "0")
-			writeJSON(w, http.StatusTooManyRequests, `{"detail":"slow down"}`)
-			return
-		}
 		writeJSON(w, http.StatusOK, `{"id":1}`)
 	}))
 	_, err := c.do(context.Background(), request{method: "POST", path: "/cvms/abc/replicas", body: map[string]int{"node_id": 7}}, nil)
 	require.NoError(t, err)
-	assert.EqualValues(t, 2, n.get())
+	assert.EqualValues(t, 2, rt.n.Load(), "the POST that never connected was sent again")
+	assert.EqualValues(t, 1, n.get())
 }
 
 func TestRetryAfterHonoured(t *testing.T) {
@@ -148,7 +182,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 				rw.Header().Set("Retry-After", tt.retryAfter())
 				writeJSON(rw, http.StatusServiceUnavailable, `{"detail":"maintenance"}`)
 			})
-			_, err := c.do(context.Background(), request{method: "POST", path: "/x", body: struct{}{}}, nil)
+			_, err := c.do(context.Background(), request{path: "/x"}, nil)
 			require.Error(t, err)
 			got := w.all()
 			require.Len(t, got, 1)

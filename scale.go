@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -42,16 +43,38 @@ type ScaleResult struct {
 }
 
 // ScaleError is returned by Scale when not every replica was created. The results
-// still list every outcome; Err is the first failure (Unwrap returns it).
+// still list every outcome. Err is the first failure of an attempt that was sent
+// (the cause of the attempts not sent only when none failed; Unwrap returns it).
+// The counts tell the attempts apart: Unknown ones were sent and may have created a
+// replica (their error wraps *OutcomeUnknownError: check with ListReplicas before
+// trying again), Unreadable ones created a replica whose answer could not be read
+// (*UnreadableCreatedError), NotAttempted ones were never sent.
 type ScaleError struct {
-	Requested int
-	Created   int
-	Err       error
+	Requested    int
+	Created      int // created, with the replica in the result
+	Unreadable   int // created, but the answer could not be read
+	Unknown      int // sent, outcome unknown
+	NotAttempted int // never sent
+	Err          error
 }
 
 // Error gives the counts and the first failure.
 func (e *ScaleError) Error() string {
-	return fmt.Sprintf("phala: scale: created %d of %d replicas: %v", e.Created, e.Requested, e.Err)
+	var parts []string
+	if e.Unreadable > 0 {
+		parts = append(parts, fmt.Sprintf("%d more created but the answer could not be read", e.Unreadable))
+	}
+	if e.Unknown > 0 {
+		parts = append(parts, fmt.Sprintf("%d with unknown outcome", e.Unknown))
+	}
+	if e.NotAttempted > 0 {
+		parts = append(parts, fmt.Sprintf("%d not attempted", e.NotAttempted))
+	}
+	counts := ""
+	if len(parts) > 0 {
+		counts = " (" + strings.Join(parts, ", ") + ")"
+	}
+	return fmt.Sprintf("phala: scale: created %d of %d replicas%s: %v", e.Created, e.Requested, counts, e.Err)
 }
 
 // Unwrap returns Err.
@@ -110,16 +133,21 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 
 	results := make([]ScaleResult, n)
 	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		reportMu sync.Mutex
+		mu        sync.Mutex
+		firstErr  error // first failure, the stop cause
+		firstSent error // first failure of an attempt that was sent
+		wg        sync.WaitGroup
+		reportMu  sync.Mutex
 	)
 	report := func(i int, res ScaleResult) {
 		mu.Lock()
 		results[i] = res
 		if res.Err != nil && firstErr == nil {
 			firstErr = res.Err
+		}
+		var skipped *NotAttemptedError
+		if res.Err != nil && firstSent == nil && !errors.As(res.Err, &skipped) {
+			firstSent = res.Err
 		}
 		mu.Unlock()
 		if onResult != nil {
@@ -179,14 +207,29 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 	}
 	wg.Wait()
 
-	created := 0
+	se := &ScaleError{Requested: n, Err: firstSent}
+	if se.Err == nil {
+		se.Err = firstErr // nothing sent failed: the cause of the skipped attempts
+	}
 	for _, res := range results {
-		if res.Err == nil && res.VM != nil {
-			created++
+		var (
+			skipped    *NotAttemptedError
+			unreadable *UnreadableCreatedError
+			unknown    *OutcomeUnknownError
+		)
+		switch {
+		case res.Err == nil && res.VM != nil:
+			se.Created++
+		case errors.As(res.Err, &skipped): // first: its cause may be an unknown outcome
+			se.NotAttempted++
+		case errors.As(res.Err, &unreadable):
+			se.Unreadable++
+		case errors.As(res.Err, &unknown):
+			se.Unknown++
 		}
 	}
-	if created == n {
+	if se.Created == n {
 		return results, nil
 	}
-	return results, &ScaleError{Requested: n, Created: created, Err: firstErr}
+	return results, se
 }

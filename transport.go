@@ -129,7 +129,71 @@ func (c *Client) do(ctx context.Context, r request, out any) (*response, error) 
 		return nil, k.transportError(ctx, err)
 	}
 	defer resp.Body.Close()
-	return c.handleResponse(resp, out)
+	if idempotent(method) {
+		return c.handleResponse(resp, out, false)
+	}
+	return k.postAnswer(resp, out)
+}
+
+// postAnswer turns the answer to a non-idempotent request (POST) into its result.
+// Only a refusal (an error answer that names what was wrong, a 429, ...) and a 2xx
+// with a readable body say what happened. A redirect and a 502, 503 or 504 do not
+// (the request may have been acted on before a gateway answered): they are an
+// *OutcomeUnknownError. A 2xx whose body cannot be used is an
+// *UnreadableCreatedError, never a plain decoding error: the server acted.
+func (k *call) postAnswer(resp *http.Response, out any) (*response, error) {
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		res := &response{
+			StatusCode: resp.StatusCode,
+			Header:     resp.Header,
+			RequestID:  k.c.redact(sanitizeRequestID(resp.Header.Get("X-Request-ID"))),
+		}
+		return res, &OutcomeUnknownError{Method: k.method, Path: k.path, Attempts: k.attempt,
+			StatusCode: resp.StatusCode, Err: k.redirectOfPOST(resp)}
+	}
+	res, err := k.c.handleResponse(resp, out, true)
+	var (
+		respErr *ResponseError
+		apiErr  *APIError
+	)
+	switch {
+	case errors.As(err, &respErr): // only a 2xx answer gives a *ResponseError
+		return res, &UnreadableCreatedError{Method: k.method, Path: k.path,
+			StatusCode: res.StatusCode, RequestID: res.RequestID, Err: respErr}
+	case errors.As(err, &apiErr) && inconclusiveStatus(apiErr.StatusCode):
+		return res, &OutcomeUnknownError{Method: k.method, Path: k.path, Attempts: k.attempt,
+			StatusCode: apiErr.StatusCode, Err: apiErr}
+	}
+	return res, err
+}
+
+// inconclusiveStatus reports the error statuses that a gateway may send after
+// forwarding the request: they do not tell whether the API acted on a POST.
+func inconclusiveStatus(code int) bool {
+	switch code {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// redirectOfPOST describes the redirect answer to a POST, which is never followed.
+// Only the origin of the Location is kept: its path or query could hold anything.
+func (k *call) redirectOfPOST(resp *http.Response) *RedirectError {
+	e := &RedirectError{
+		To:     "(no Location)",
+		Reason: fmt.Sprintf("a redirect of a %s is never followed: the server received the request and may have acted on it", k.method),
+	}
+	if resp.Request != nil && resp.Request.URL != nil {
+		e.From = origin(resp.Request.URL.Scheme, resp.Request.URL.Host)
+	}
+	if loc, err := resp.Location(); err == nil {
+		e.To = origin(loc.Scheme, loc.Host)
+	} else if resp.Header.Get("Location") != "" {
+		e.To = "(unparsable Location)"
+	}
+	e.From, e.To = k.c.redact(e.From), k.c.redact(e.To)
+	return e
 }
 
 // transportError turns the error of the last attempt into the error the user sees.
@@ -159,7 +223,11 @@ func stripURLError(err error) error {
 	return err
 }
 
-func (c *Client) handleResponse(resp *http.Response, out any) (*response, error) {
+// handleResponse reads an answer: a non-2xx one becomes an *APIError, a 2xx one is
+// decoded into out. With requireObject (the answer to a POST), a 2xx answer must
+// carry a JSON object when out is non-nil: a 204 or a bare null says nothing
+// about what was created.
+func (c *Client) handleResponse(resp *http.Response, out any, requireObject bool) (*response, error) {
 	res := &response{
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
@@ -212,12 +280,14 @@ func (c *Client) handleResponse(resp *http.Response, out any) (*response, error)
 		return res, respErr(fmt.Errorf("%w: reading body: %w", ErrUnexpectedBody, readErr), nil)
 	case out == nil:
 		return res, nil
-	case resp.StatusCode == http.StatusNoContent:
+	case resp.StatusCode == http.StatusNoContent && !requireObject:
 		return res, nil
 	case len(bytes.TrimSpace(data)) == 0:
 		return res, respErr(fmt.Errorf("%w: empty body", ErrUnexpectedBody), nil)
 	case !isJSONContentType(contentType):
 		return res, respErr(fmt.Errorf("%w: content type is not JSON", ErrUnexpectedBody), data)
+	case requireObject && bytes.TrimSpace(data)[0] != '{':
+		return res, respErr(fmt.Errorf("%w: not a JSON object", ErrUnexpectedBody), data)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return res, respErr(fmt.Errorf("%w: %w", ErrUnexpectedBody, err), data)

@@ -387,21 +387,6 @@ func TestRedirects(t *testing.T) {
 		assert.EqualValues(t, 1, n.get())
 	})
 
-	t.Run("same host 307 resends the POST body", func(t *testing.T) {
-		t.Parallel()
-		c, mux, _ := setup(t)
-		mux.HandleFunc("POST /old", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, basePath+"/new", http.StatusTemporaryRedirect)
-		})
-		mux.HandleFunc("POST /new", func(w http.ResponseWriter, r *http.Request) {
-			testHeader(t, r, "X-API-Key", testKey)
-			testJSONBody(t, r, `{"node_id":1}`)
-			writeJSON(w, http.StatusOK, `{}`)
-		})
-		_, err := c.do(context.Background(), request{method: "POST", path: "/old", body: map[string]int{"node_id": 1}}, nil)
-		require.NoError(t, err)
-	})
-
 	for _, method := range []string{"GET", "POST"} {
 		t.Run("cross host is refused for "+method, func(t *testing.T) {
 			t.Parallel()
