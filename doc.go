@@ -113,12 +113,15 @@
 //   - Manual (multisig): [Client.PrepareReplica] returns a [PreparedReplica], which
 //     marshals to JSON; the owners register its compose hash and device (for
 //     example from a Safe); [Client.CommitPrepared] or [Client.CommitReplica]
-//     finishes. Without a Registrar, Replicate returns the
-//     [*ErrOnchainPrerequisite] of a 465 for the same purpose.
+//     finishes. Without a Registrar, Replicate returns an [*ApprovalRequiredError]
+//     (an [*ErrOnchainPrerequisite] for errors.As) for the same purpose:
+//     [AsPrepared] turns it, or an [*AutoRegistrationError], into the
+//     PreparedReplica to store and commit.
 //
 // [Client.Scale] creates several replicas with bounded concurrency and reports each
-// outcome; [Client.WaitForReplica] polls a replica until it runs or fails;
-// [Client.ListReplicas] lists an app's instances; [Client.GetCVM] reads the CVM a
+// outcome; [Client.WaitForReplica] polls a replica until it runs or fails, and
+// [Client.WaitForReplicas] waits for several at once; [Client.ListReplicas] lists
+// an app's instances; [Client.GetCVM] reads the CVM a
 // source names; [Client.EncryptEnv] encrypts variables to an app's verified env key;
 // [Client.VerifyReplica] checks a replica's TDX attestation with package attest (its
 // doc says what a pass proves: without collateral the TCB status is unknown, without
@@ -155,7 +158,7 @@
 //	CommitReplica, CommitPrepared                    POST /cvms/{vm_uuid}/commit-replica   1
 //	Scale(n)                                         the resolution above once, then n
 //	                                                 replicate workflows
-//	WaitForReplica                                   GET /cvms/{vm_uuid} per poll
+//	WaitForReplica(s)                                GET /cvms/{vm_uuid} per poll and replica
 //	ListReplicas                                     GET /apps/{app_id}/cvms              1
 //	GetCVM                                           GET /cvms/{id}                       1
 //	VerifyReplica                                    GET /cvms/{id}/attestation, and

@@ -2,6 +2,7 @@ package phala_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -115,6 +116,13 @@ func TestReplicateNodeID(t *testing.T) {
 	assert.Equal(t, int64(node.ID), second.TeepodID)
 	assert.Equal(t, []string{"POST /cvms/" + src.VMUUID + "/replicas", "POST /cvms/" + src.VMUUID + "/replicas"},
 		requestLines(srv), "a node id needs no GET /teepods/available")
+
+	// The request prints, logs and marshals with its node id.
+	req := phala.ReplicateRequest{NodeID: 7}
+	raw, err := json.Marshal(req)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"node_id":7,"registrar":false}`, string(raw))
+	assert.Contains(t, req.String(), "NodeID: 7")
 
 	bad := []struct {
 		name string

@@ -120,11 +120,12 @@ func (r ReplicateRequest) Format(f fmt.State, verb rune) { formatSafe(f, verb, r
 func (r ReplicateRequest) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Node         string            `json:"node,omitempty"`
+		NodeID       int64             `json:"node_id,omitempty"`
 		ComposeHash  string            `json:"compose_hash,omitempty"`
 		Env          []envcrypt.EnvVar `json:"env,omitempty"`
 		EncryptedEnv string            `json:"encrypted_env,omitempty"`
 		Registrar    bool              `json:"registrar"`
-	}{r.Node, r.ComposeHash, r.Env, r.EncryptedEnv, r.Registrar != nil})
+	}{r.Node, r.NodeID, r.ComposeHash, r.Env, r.EncryptedEnv, r.Registrar != nil})
 }
 
 // replicaBody is the body of POST .../replicas: only the fields set.

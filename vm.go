@@ -38,6 +38,8 @@ const (
 // unknown kms_type is kept as a string, missing objects stay nil, numbers sent as
 // strings (and the reverse) are accepted, and a known field whose value has an
 // unusable type is moved to Extra instead of failing the whole object.
+//
+// [CVM.Instance] gives the fields it shares with a [VM] under the same names.
 type CVM struct {
 	ID          string  `json:"id"`                     // hashed CVM id
 	Name        string  `json:"name"`                   //
@@ -214,7 +216,8 @@ func (c *Creator) UnmarshalJSON(data []byte) error { return decodeNested(data, c
 
 // VM is a replica as POST /cvms/{vm_uuid}/replicas and POST
 // /cvms/{vm_uuid}/commit-replica return it (the SDK's VMSchema). It decodes as
-// leniently as [CVM].
+// leniently as [CVM]. [VM.Instance] gives the fields it shares with a [CVM]
+// (node, app id, compose hash, status) under the same names.
 type VM struct {
 	ID                 int64    `json:"id"`
 	Name               string   `json:"name"`
