@@ -40,7 +40,15 @@ func main() {
 	cli := flag.String("cli", "", "path of the official CLI's phala binary (npm i phala@1.1.18)")
 	runs := flag.Int("runs", 5, "runs per wall-time cell (median reported)")
 	latency := flag.Duration("latency", 50*time.Millisecond, "injected latency per request")
+	only := flag.String("only", "", `run one part only: "sets" (the replica set tables)`)
 	flag.Parse()
+	if *only == "sets" {
+		if err := replicaSets(context.Background(), os.Stdout, *latency); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(os.Stdout, *cli, *runs, *latency); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -206,7 +214,10 @@ func run(out io.Writer, cliPath string, runs int, latency time.Duration) error {
 		fmt.Fprintf(out, "\nFor reference, `phala --version` (no request at all) takes %s median: most of each CLI figure is Node start-up, not HTTP.\n", ms(median(starts)))
 	}
 
-	return scale(ctx, out, latency)
+	if err := scale(ctx, out, latency); err != nil {
+		return err
+	}
+	return replicaSets(ctx, out, latency)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
@@ -373,6 +384,7 @@ type rpcCounter struct {
 	url     string
 	srv     *http.Server
 	calls   atomic.Int64
+	posts   atomic.Int64 // HTTP requests (a batch is one)
 	mu      sync.Mutex
 	methods []string
 }
@@ -394,6 +406,7 @@ func (c *rpcCounter) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls.Store(0)
+	c.posts.Store(0)
 	c.methods = nil
 }
 
@@ -415,6 +428,7 @@ func (c *rpcCounter) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.Unmarshal(body, &m)
 		msgs = append(msgs, m)
 	}
+	c.posts.Add(1)
 	c.calls.Add(int64(len(msgs)))
 	c.mu.Lock()
 	for _, m := range msgs {
