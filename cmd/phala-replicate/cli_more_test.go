@@ -66,7 +66,8 @@ func TestCLIWait(t *testing.T) {
 		doc := oneJSON(t, res.stdout)
 		assert.Equal(t, false, doc["success"])
 		assert.Equal(t, "error", doc["status"])
-		assert.Contains(t, oneJSON(t, res.stderr)["error"].(map[string]any)["message"], "image pull failed")
+		assert.Contains(t, doc["error"].(map[string]any)["message"], "image pull failed", "the failure is in the one stdout document")
+		assert.Empty(t, res.stderr)
 	})
 }
 
@@ -127,8 +128,9 @@ func TestCLIScale(t *testing.T) {
 			}
 		}
 		assert.Equal(t, 2, failed)
-		e := oneJSON(t, res.stderr)["error"].(map[string]any)
+		e := oneJSON(t, res.stdout)["error"].(map[string]any)
 		assert.Equal(t, "ERR-02-005", e["code"])
+		assert.Empty(t, res.stderr)
 
 		res = runBin(t, envFor(sb, nil), src, "--count", "2", "--node-id", fmt.Sprint(small.ID))
 		assert.Equal(t, exitAPI, res.code)

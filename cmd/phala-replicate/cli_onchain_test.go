@@ -141,8 +141,8 @@ func TestCLIOnchainFailures(t *testing.T) {
 
 		res = runBin(t, envFor(sb, nil), append(args, "--json")...)
 		assert.Equal(t, exitOnchain, res.code)
-		assert.Empty(t, res.stdout)
-		e := oneJSON(t, res.stderr)["error"].(map[string]any)
+		assert.Empty(t, res.stderr)
+		e := oneJSON(t, res.stdout)["error"].(map[string]any)
 		assert.Equal(t, "onchain", e["type"])
 		resume := e["resume"].(map[string]any)
 		assert.Equal(t, src, resume["source_vm_uuid"])
@@ -190,9 +190,9 @@ func TestCLIRegistrationRequiredWithoutKey(t *testing.T) {
 	assert.Equal(t, src, doc["sourceVmUuid"])
 	assert.NotEmpty(t, doc["commitToken"])
 	assert.Equal(t, map[string]any{"compose_hash_allowed": false, "device_id_allowed": false, "is_allowed": false}, doc["onchainStatus"])
-	e := oneJSON(t, res.stderr)["error"].(map[string]any)
-	assert.Equal(t, "ERR-01-005", e["code"])
-	assert.NotContains(t, res.stderr, doc["commitToken"], "the token is on stdout only")
+	e := doc["error"].(map[string]any)
+	assert.Equal(t, "ERR-01-005", e["code"], "what is missing is in the same document as the payload")
+	assert.Empty(t, res.stderr, "one document, on stdout")
 }
 
 // assertSafeBatch checks a Safe Transaction Builder file: chain, targets,
@@ -331,8 +331,8 @@ func TestCLICommitWithFlags(t *testing.T) {
 	t.Run("unknown token", func(t *testing.T) {
 		res := runBin(t, envFor(sb, nil), src, "--commit", "--token", "ct_nope", "--compose-hash", hash, "--json")
 		assert.Equal(t, exitAPI, res.code)
-		assert.Empty(t, res.stdout)
-		e := oneJSON(t, res.stderr)["error"].(map[string]any)
+		assert.Empty(t, res.stderr)
+		e := oneJSON(t, res.stdout)["error"].(map[string]any)
 		assert.Equal(t, "ERR-01-006", e["code"])
 		assert.Equal(t, float64(466), e["status"])
 	})
@@ -504,9 +504,9 @@ func TestCLIKMSContractPin(t *testing.T) {
 				assert.NotEqual(t, "POST "+replicasPath(tt.src), c, "nothing sent for replication")
 			}
 			if tt.json {
-				assert.Empty(t, res.stdout)
+				assert.Empty(t, res.stderr)
 				var doc jsonError
-				require.NoError(t, json.Unmarshal([]byte(res.stderr), &doc), res.stderr)
+				require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc), res.stdout)
 				assert.Equal(t, "api", doc.Error.Type)
 				assert.Equal(t, exitAPI, doc.Error.ExitCode)
 				assert.Contains(t, doc.Error.Message, "pinned")

@@ -325,8 +325,8 @@ func TestCLIUsageErrors(t *testing.T) {
 
 			res = runBin(t, env, append(tt.args, "--json")...)
 			assert.Equal(t, exitUsage, res.code)
-			assert.Empty(t, res.stdout)
-			doc := oneJSON(t, res.stderr)
+			assert.Empty(t, res.stderr)
+			doc := oneJSON(t, res.stdout)
 			assert.Equal(t, false, doc["success"])
 			e := doc["error"].(map[string]any)
 			assert.Equal(t, "usage", e["type"])
@@ -350,8 +350,8 @@ func TestCLIAPIError(t *testing.T) {
 
 	res = runBin(t, envFor(sb, nil), sb.cloudCVM.VMUUID, "--node-id", fmt.Sprint(full.ID), "-j")
 	assert.Equal(t, exitAPI, res.code)
-	assert.Empty(t, res.stdout)
-	doc := oneJSON(t, res.stderr)
+	assert.Empty(t, res.stderr)
+	doc := oneJSON(t, res.stdout)
 	e := doc["error"].(map[string]any)
 	assert.Equal(t, "api", e["type"])
 	assert.Equal(t, "ERR-02-005", e["code"])
@@ -361,7 +361,7 @@ func TestCLIAPIError(t *testing.T) {
 	t.Run("unknown node name lists the candidates", func(t *testing.T) {
 		res := runBin(t, envFor(sb, nil), sb.cloudCVM.VMUUID, "--node-id", "node-z", "--json")
 		assert.Equal(t, exitAPI, res.code)
-		e := oneJSON(t, res.stderr)["error"].(map[string]any)
+		e := oneJSON(t, res.stdout)["error"].(map[string]any)
 		assert.Equal(t, "ERR-01-001", e["code"])
 		assert.Contains(t, e["message"], "node-a")
 	})

@@ -46,7 +46,8 @@ func TestCLIVerify(t *testing.T) {
 	t.Run("Intel's root rejects the emulator's quote", func(t *testing.T) {
 		res := runBin(t, envFor(sb, nil), "verify", src, "--json")
 		assert.Equal(t, exitVerify, res.code, res.stderr)
-		assert.Contains(t, res.stderr, "quote-signature")
+		assert.Empty(t, res.stderr, "with --json the failure is the stdout document")
+		assert.Contains(t, oneJSON(t, res.stdout)["error"].(map[string]any)["message"], "quote-signature")
 	})
 	t.Run("foreign compose hash", func(t *testing.T) {
 		sb.srv.SetAttestationFault(src, phalatest.AttestationForeignComposeHash)

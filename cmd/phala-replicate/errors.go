@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -184,7 +185,7 @@ func (r redactor) clean(s string) string {
 	return strings.NewReplacer(r.pairs...).Replace(s)
 }
 
-// jsonError is the error document written to stderr in --json mode.
+// jsonError is the error document written to stdout in --json mode.
 type jsonError struct {
 	Success bool          `json:"success"`
 	Error   jsonErrorBody `json:"error"`
@@ -278,6 +279,53 @@ func validRaw(v json.RawMessage) json.RawMessage {
 	}
 	b, _ := json.Marshal(string(v))
 	return b
+}
+
+// reportError prints err where its mode wants it: in --json mode the error
+// document goes to stdout (it is the command's one output document), else the
+// text report goes to stderr.
+func reportError(stdout, stderr io.Writer, jsonMode bool, headline string, err error, r redactor) {
+	if jsonMode {
+		writeError(stdout, true, headline, err, r)
+		return
+	}
+	writeError(stderr, false, headline, err, r)
+}
+
+// finishJSON writes the --json outcome of a command to w: doc, the document
+// the command produced (possibly empty), and err, its failure. On success doc
+// is written as it is. On failure the error is merged into doc's object as
+// "error" with "success": false, so stdout still holds exactly one JSON
+// document (for example the prepare payload of a 465 with what is missing);
+// without a document the error document alone is written.
+func finishJSON(w io.Writer, doc []byte, err error, r redactor) error {
+	if err == nil {
+		_, werr := w.Write(doc)
+		return werr
+	}
+	errBody := errorDoc(err)
+	var obj map[string]json.RawMessage
+	if len(bytes.TrimSpace(doc)) == 0 || json.Unmarshal(doc, &obj) != nil || obj == nil {
+		if len(bytes.TrimSpace(doc)) > 0 {
+			// Not an object (never written today): keep it, raw, beside the error.
+			obj = map[string]json.RawMessage{"output": validRaw(bytes.TrimSpace(doc))}
+		} else {
+			writeError(w, true, "", err, r)
+			return nil
+		}
+	}
+	body, merr := json.Marshal(errBody.Error)
+	if merr != nil {
+		return merr
+	}
+	obj["success"] = json.RawMessage("false")
+	obj["error"] = body
+	var sb strings.Builder
+	if werr := writeJSON(&sb, obj); werr != nil {
+		return werr
+	}
+	_, werr := io.WriteString(w, r.clean(sb.String()))
+	return werr
 }
 
 // writeError prints err to w: the JSON document in --json mode, else a

@@ -107,8 +107,9 @@ Replica sets (plan, apply):
   progress go to stderr.
 
 Output:
-  -j, --json               print one JSON document on stdout and no progress; an error
-                           is one JSON object on stderr: {"success":false,"error":{...}}
+  -j, --json               print one JSON document on stdout and no progress, failures
+                           included: a failure adds "success":false and "error":{...} to
+                           the document (the exit code tells success from failure)
   --api-key KEY            API key (default $PHALA_CLOUD_API_KEY; alias --api-token)
 
 Environment:

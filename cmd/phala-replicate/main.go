@@ -22,6 +22,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -81,15 +82,30 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return exitOK
 	}
 	if err != nil {
-		writeError(stderr, wantsJSON(args), "", err, redactor{})
+		reportError(stdout, stderr, wantsJSON(args), "", err, redactor{})
 		return exitCode(err)
 	}
 	if o.pollInterval == 0 {
 		o.pollInterval = s.pollInterval
 	}
 	c := &command{o: o, stdout: stdout, stderr: stderr, now: time.Now, red: newRedactor(o), attest: s.attest}
-	if err := c.run(ctx); err != nil {
-		writeError(stderr, o.jsonOut, c.headline(), err, c.red)
+	if !o.jsonOut {
+		if err := c.run(ctx); err != nil {
+			writeError(stderr, false, c.headline(), err, c.red)
+			return exitCode(err)
+		}
+		return exitOK
+	}
+	// --json: the outcome, failures included, is one document on stdout. The
+	// command writes its document into a buffer; a failure is merged into it.
+	var doc bytes.Buffer
+	c.stdout = &doc
+	err = c.run(ctx)
+	if werr := finishJSON(stdout, doc.Bytes(), err, c.red); werr != nil {
+		_, _ = fmt.Fprintf(stderr, "phala-replicate: writing the JSON output: %v\n", werr)
+		return exitError
+	}
+	if err != nil {
 		return exitCode(err)
 	}
 	return exitOK
@@ -115,7 +131,7 @@ func wantsJSON(args []string) bool {
 // what to do instead of guessing one of the user's CVMs.
 func runCloudDemo(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, s settings) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		writeError(stderr, wantsJSON(args), "", usagef("%s is set, so demo replicates on Phala Cloud: name the source, e.g. 'phala-replicate demo <cvm-id> [--node-id ID]' (unset %s to run the demo against the embedded emulator)", envAPIKey, envAPIKey), redactor{})
+		reportError(stdout, stderr, wantsJSON(args), "", usagef("%s is set, so demo replicates on Phala Cloud: name the source, e.g. 'phala-replicate demo <cvm-id> [--node-id ID]' (unset %s to run the demo against the embedded emulator)", envAPIKey, envAPIKey), redactor{})
 		return exitUsage
 	}
 	rest := append([]string(nil), args...)

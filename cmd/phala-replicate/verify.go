@@ -94,7 +94,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	var rest []string
 	for list := args; ; {
 		if err := fs.Parse(list); err != nil {
-			writeError(stderr, wantsJSON(args), "", usagef("verify: %v", err), redactor{})
+			reportError(stdout, stderr, wantsJSON(args), "", usagef("verify: %v", err), redactor{})
 			return exitUsage
 		}
 		if fs.NArg() == 0 {
@@ -104,17 +104,17 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		list = fs.Args()[1:]
 	}
 	if len(rest) != 1 {
-		writeError(stderr, o.jsonOut, "", usagef("usage: phala-replicate verify <cvm-uuid> [--json] [--app-id ID] [--compose-hash HASH] [--collateral FILE | --pccs URL] [--at TIME]"), redactor{})
+		reportError(stdout, stderr, o.jsonOut, "", usagef("usage: phala-replicate verify <cvm-uuid> [--json] [--app-id ID] [--compose-hash HASH] [--collateral FILE | --pccs URL] [--at TIME]"), redactor{})
 		return exitUsage
 	}
 	c := &command{o: o, stdout: stdout, stderr: stderr, now: time.Now, red: newRedactor(o), attest: s.attest}
 	if err := c.newClient(ctx); err != nil {
-		writeError(stderr, o.jsonOut, "", err, c.red)
+		reportError(stdout, stderr, o.jsonOut, "", err, c.red)
 		return exitCode(err)
 	}
 	v, err := c.verify(ctx, rest[0], vf)
 	if err != nil {
-		writeError(stderr, o.jsonOut, "Verification failed", err, c.red)
+		reportError(stdout, stderr, o.jsonOut, "Verification failed", err, c.red)
 		return exitCode(err)
 	}
 	if o.jsonOut {
