@@ -359,7 +359,13 @@ func TestPOSTTimeoutAfterSendIsOutcomeUnknown(t *testing.T) {
 
 func TestGETTimeoutIsRetried(t *testing.T) {
 	t.Parallel()
-	c, mux, _ := setup(t, WithTimeout(50*time.Millisecond))
+	// The per-attempt timeout bounds the healthy retry as well as the hanging
+	// first attempt. At 50 ms a loaded -race run sometimes delayed the retry past
+	// it, so the retry timed out too and a third attempt was made (the failing
+	// runs took three timeouts). A healthy attempt must not depend on being
+	// scheduled within a few milliseconds: one second is far above any such
+	// delay, and the test costs one timeout.
+	c, mux, _ := setup(t, WithTimeout(time.Second))
 	var n counter
 	mux.HandleFunc("GET /cvms/abc", n.wrap(func(w http.ResponseWriter, r *http.Request) {
 		if n.get() == 1 {
