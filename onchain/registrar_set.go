@@ -82,7 +82,10 @@ func ReadSetStatus(ctx context.Context, reader StatusReader, app common.Address,
 			err = sequentialCalls(ctx, reader, app, block, calls)
 		}
 	case o.rpcClient != nil:
-		block, err = batchLatest(ctx, o.rpcClient, app, calls)
+		var head *blockRef
+		if head, err = batchLatest(ctx, o.rpcClient, app, calls, nil); head != nil {
+			block = head.Number.ToInt().Uint64()
+		}
 	default:
 		block, err = latestBlock(ctx, reader)
 		if err == nil {
@@ -124,7 +127,7 @@ type SetPrerequisite struct {
 
 // SetTx is one transaction of a [SetRegistration].
 type SetTx struct {
-	Method string      `json:"method"` // "addDevice" or "addComposeHash"
+	Method string      `json:"method"` // "addDevice", "addComposeHash" or "removeDevice"
 	Arg    common.Hash `json:"arg"`
 	TxHash common.Hash `json:"tx_hash"`
 }
@@ -273,4 +276,122 @@ func (r *Registrar) rereadSet(ctx context.Context, req SetPrerequisite, block ui
 		case <-time.After(r.opts.pollInterval):
 		}
 	}
+}
+
+// DeviceRemoval names devices to take off one DstackApp contract's
+// allow-list: those of nodes that no longer host a replica of the app.
+type DeviceRemoval struct {
+	App       common.Address `json:"app"`
+	ChainID   uint64         `json:"chain_id"` // the app's chain (kms_info.chain_id)
+	DeviceIDs []common.Hash  `json:"device_ids"`
+}
+
+// DevicesStillListedError means the removeDevice transactions were mined, yet
+// reading the contract at their block still shows some devices listed (for
+// example another owner added them again in the same block).
+type DevicesStillListedError struct {
+	Devices []common.Hash `json:"devices"`
+	Block   uint64        `json:"block"`
+}
+
+// Error implements error.
+func (e *DevicesStillListedError) Error() string {
+	return fmt.Sprintf("onchain: after removal, block %d still lists %d device(s), the first %s", e.Block, len(e.Devices), e.Devices[0])
+}
+
+// RemoveDevices makes the DstackApp contract stop listing every device of
+// req, with one pipelined send and one confirmation wait, under the checks of
+// [Registrar.EnsureRegisteredSet]: the backend's chain, one batched read of
+// the contract, owner(), gas estimates, the balance for all writes, pending
+// transactions, a removal already sent by this Registrar being waited for,
+// decoded reverts, and a re-read at the receipts' block that must show none
+// of the devices listed ([*DevicesStillListedError] otherwise). Devices the
+// contract does not list are not sent; when none is listed it returns at
+// once. Only the listing is changed: allowAnyDevice is left as it is.
+//
+// Once a transaction has been sent, any error comes with a non-nil
+// SetRegistration listing them (Method "removeDevice"); calling again
+// resumes waiting for them.
+func (r *Registrar) RemoveDevices(ctx context.Context, req DeviceRemoval) (_ *SetRegistration, err error) {
+	defer func() { err = redactURLs(err) }()
+	if req.App == (common.Address{}) {
+		return nil, errors.New("onchain: RemoveDevices: no app address")
+	}
+	if err := r.checkChain(ctx, &ErrOnchainPrerequisite{KMSInfo: &KMSInfo{ChainID: req.ChainID}}); err != nil {
+		return nil, err
+	}
+	// The compose hash is not needed; allowedComposeHashes(0) is read and ignored.
+	sreq := SetPrerequisite{App: req.App, ChainID: req.ChainID, DeviceIDs: req.DeviceIDs}
+	st, err := r.setStatus(ctx, sreq, nil)
+	if err != nil {
+		return nil, err
+	}
+	d := NewDstackApp()
+	var plan []*write
+	seen := map[common.Hash]bool{}
+	for _, id := range req.DeviceIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		k := writeKey{req.App, "removeDevice", id}
+		if !st.DevicesListed[id] {
+			r.forget(k, nil)
+			continue
+		}
+		plan = append(plan, &write{key: k, method: "removeDevice", data: d.PackRemoveDevice(id)})
+	}
+	if len(plan) == 0 {
+		r.log.InfoContext(ctx, "onchain: no device to remove", "app", req.App, "devices", len(req.DeviceIDs), "block", st.Block)
+		return &SetRegistration{Block: st.Block}, nil
+	}
+
+	out := &SetRegistration{}
+	record := func() {
+		out.Txs = out.Txs[:0]
+		for _, w := range plan {
+			if w.tx != nil {
+				out.Txs = append(out.Txs, SetTx{Method: w.method, Arg: w.key.arg, TxHash: w.tx.Hash()})
+			}
+		}
+	}
+	if err := r.submit(ctx, req.App, plan, st.Block, &Registration{}); err != nil {
+		record()
+		if len(out.Txs) == 0 {
+			return nil, err
+		}
+		return out, err
+	}
+	record()
+	receipts, err := r.wait(ctx, plan)
+	if err != nil {
+		return out, err
+	}
+	for _, w := range plan {
+		r.forget(w.key, w.tx)
+	}
+	for i, w := range plan {
+		r.emit(Event{Kind: EventConfirmed, Method: w.method, TxHash: w.tx.Hash(), Nonce: w.tx.Nonce(), Block: receipts[i].BlockNumber.Uint64()})
+	}
+	if err := r.checkReverts(ctx, req.App, plan, receipts); err != nil {
+		return out, err
+	}
+	for _, rc := range receipts {
+		out.Block = max(out.Block, rc.BlockNumber.Uint64())
+	}
+	after, err := r.rereadSet(ctx, sreq, out.Block)
+	if err != nil {
+		return out, fmt.Errorf("onchain: re-reading the contract after removal: %w", err)
+	}
+	var still []common.Hash
+	for _, w := range plan {
+		if after.DevicesListed[w.key.arg] {
+			still = append(still, w.key.arg)
+		}
+	}
+	if len(still) > 0 {
+		return out, &DevicesStillListedError{Devices: still, Block: after.Block}
+	}
+	r.log.InfoContext(ctx, "onchain: devices removed", "app", req.App, "txs", len(out.Txs), "block", out.Block)
+	return out, nil
 }

@@ -61,6 +61,27 @@ func SafeSetTransactions(req SetPrerequisite, st *SetStatus, chainID uint64, opt
 	if chainID == 0 {
 		chainID = req.ChainID
 	}
+	devices := 0
+	for _, c := range calls {
+		if c.Method == "addDevice" {
+			devices++
+		}
+	}
+	var what []string
+	if devices > 0 {
+		what = append(what, fmt.Sprintf("addDevice for %d node(s)", devices))
+	}
+	if devices < len(calls) {
+		what = append(what, "addComposeHash("+req.ComposeHash.Hex()+")")
+	}
+	return safeCallBatch(calls, chainID, o, "Allow a replica set on DstackApp "+req.App.Hex(),
+		"Phala Cloud replica set prerequisite: "+strings.Join(what, ", "))
+}
+
+// safeCallBatch is one Transaction Builder batch of calls, each taking one
+// bytes32 (deviceId for the device methods, composeHash otherwise); name and
+// description are used unless the options set them.
+func safeCallBatch(calls []Call, chainID uint64, o *options, name, description string) (*SafeBatch, error) {
 	if chainID == 0 {
 		return nil, ErrNoChainID
 	}
@@ -78,12 +99,10 @@ func SafeSetTransactions(req SetPrerequisite, st *SetStatus, chainID uint64, opt
 	if o.safeAddress != nil {
 		b.Meta.CreatedFromSafeAddress = o.safeAddress.Hex()
 	}
-	devices := 0
 	for _, c := range calls {
 		param := "composeHash"
-		if c.Method == "addDevice" {
+		if c.Method == "addDevice" || c.Method == "removeDevice" {
 			param = "deviceId"
-			devices++
 		}
 		b.Transactions = append(b.Transactions, SafeTransaction{
 			To: c.To.Hex(), Value: "0", Data: hexutil.Encode(c.Data),
@@ -95,17 +114,10 @@ func SafeSetTransactions(req SetPrerequisite, st *SetStatus, chainID uint64, opt
 		})
 	}
 	if b.Meta.Name == "" {
-		b.Meta.Name = "Allow a replica set on DstackApp " + req.App.Hex()
+		b.Meta.Name = name
 	}
 	if b.Meta.Description == "" {
-		var what []string
-		if devices > 0 {
-			what = append(what, fmt.Sprintf("addDevice for %d node(s)", devices))
-		}
-		if devices < len(calls) {
-			what = append(what, "addComposeHash("+req.ComposeHash.Hex()+")")
-		}
-		b.Meta.Description = "Phala Cloud replica set prerequisite: " + strings.Join(what, ", ")
+		b.Meta.Description = description
 	}
 	sum, err := safeChecksum(b)
 	if err != nil {
@@ -113,4 +125,55 @@ func SafeSetTransactions(req SetPrerequisite, st *SetStatus, chainID uint64, opt
 	}
 	b.Meta.Checksum = sum
 	return b, nil
+}
+
+// ErrNothingToRemove is returned by [DeviceRemovalCalls] and
+// [SafeDeviceRemovalTransactions] when the contract lists none of the devices.
+var ErrNothingToRemove = errors.New("onchain: nothing to remove: the contract lists none of the devices")
+
+// DeviceRemovalCalls returns removeDevice for every device of req that st
+// shows listed (allowedDeviceIds true; allowAnyDevice does not matter), in
+// the order given, each once. With st nil (state unknown) every device is
+// included: the contract accepts removing a device it does not list. It
+// returns [ErrNothingToRemove] when there is nothing to remove.
+func DeviceRemovalCalls(req DeviceRemoval, st *SetStatus) ([]Call, error) {
+	if req.App == (common.Address{}) {
+		return nil, errors.New("onchain: DeviceRemovalCalls: no app address")
+	}
+	d := NewDstackApp()
+	var calls []Call
+	seen := map[common.Hash]bool{}
+	for _, id := range req.DeviceIDs {
+		if seen[id] || (st != nil && !st.DevicesListed[id]) {
+			seen[id] = true
+			continue
+		}
+		seen[id] = true
+		calls = append(calls, Call{To: req.App, Method: "removeDevice", Arg: id, Data: d.PackRemoveDevice(id)})
+	}
+	if len(calls) == 0 {
+		return nil, ErrNothingToRemove
+	}
+	return calls, nil
+}
+
+// SafeDeviceRemovalTransactions is ONE Transaction Builder batch holding
+// every call of [DeviceRemovalCalls]: the Safe's owners take the devices that
+// no longer host a replica off the allow-list with one execution. chainID 0
+// means req.ChainID. Options: [WithCreatedAt], [WithSafeAddress],
+// [WithBatchName].
+func SafeDeviceRemovalTransactions(req DeviceRemoval, st *SetStatus, chainID uint64, opts ...Option) (*SafeBatch, error) {
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	calls, err := DeviceRemovalCalls(req, st)
+	if err != nil {
+		return nil, err
+	}
+	if chainID == 0 {
+		chainID = req.ChainID
+	}
+	return safeCallBatch(calls, chainID, o, "Remove unused devices from DstackApp "+req.App.Hex(),
+		fmt.Sprintf("Phala Cloud replica set: removeDevice for %d device(s) that no longer host a replica", len(calls)))
 }
