@@ -82,10 +82,7 @@ func ReadSetStatus(ctx context.Context, reader StatusReader, app common.Address,
 			err = sequentialCalls(ctx, reader, app, block, calls)
 		}
 	case o.rpcClient != nil:
-		var head *blockRef
-		if head, err = batchLatest(ctx, o.rpcClient, app, calls, nil); head != nil {
-			block = head.Number.ToInt().Uint64()
-		}
+		block, err = batchLatest(ctx, o.rpcClient, app, calls)
 	default:
 		block, err = latestBlock(ctx, reader)
 		if err == nil {

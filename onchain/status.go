@@ -71,27 +71,46 @@ func Status(ctx context.Context, reader StatusReader, app common.Address, device
 	if reader == nil && o.rpcClient == nil {
 		return nil, errors.New("onchain: Status: nil reader")
 	}
+	s, _, err := readAppStatus(ctx, reader, o.rpcClient, o.block, app, deviceID, composeHash, true, nil)
+	return s, err
+}
+
+// readAppStatus is [Status]: withTCB adds requireTcbUpToDate() (which the
+// Registrar does not need), and extra elements (reads at "latest" the caller
+// wants in the same round trip) ride in the batch when rc is not nil and the
+// block is the latest. It also returns the block the values were read at
+// (nil when block was given or without rc).
+func readAppStatus(ctx context.Context, reader StatusReader, rc *rpc.Client, at *uint64, app common.Address, deviceID, composeHash common.Hash, withTCB bool, extra []rpc.BatchElem) (*AppStatus, *blockRef, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("onchain: reading the status of %s: %w", app, err)
+		return nil, nil, fmt.Errorf("onchain: reading the status of %s: %w", app, err)
 	}
 	d := NewDstackApp()
 	calls := []statusCall{
 		{name: "allowAnyDevice", data: d.PackAllowAnyDevice()},
 		{name: "allowedDeviceIds", data: d.PackAllowedDeviceIds(deviceID)},
 		{name: "allowedComposeHashes", data: d.PackAllowedComposeHashes(composeHash)},
-		{name: "requireTcbUpToDate", data: d.PackRequireTcbUpToDate(), optional: true},
 	}
-	var block uint64
+	if withTCB {
+		calls = append(calls, statusCall{name: "requireTcbUpToDate", data: d.PackRequireTcbUpToDate(), optional: true})
+	}
+	var (
+		block uint64
+		head  *blockRef
+		err   error
+	)
 	switch {
-	case o.block != nil:
-		block = *o.block
-		if o.rpcClient != nil {
-			err = batchCalls(ctx, o.rpcClient, app, blockArg(block), calls)
+	case at != nil:
+		block = *at
+		if rc != nil {
+			err = batchCalls(ctx, rc, app, blockArg(block), calls)
 		} else {
 			err = sequentialCalls(ctx, reader, app, block, calls)
 		}
-	case o.rpcClient != nil:
-		block, err = batchLatest(ctx, o.rpcClient, app, calls)
+	case rc != nil:
+		head, err = batchLatestWith(ctx, rc, app, calls, extra)
+		if head != nil {
+			block = head.Number.ToInt().Uint64()
+		}
 	default:
 		block, err = latestBlock(ctx, reader)
 		if err == nil {
@@ -99,26 +118,26 @@ func Status(ctx context.Context, reader StatusReader, app common.Address, device
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, head, err
 	}
 	// A client may deliver an answer that raced with the cancellation
 	// (go-ethereum's picks either at random): the caller gave up, so the
 	// values are not reported.
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("onchain: reading the status of %s: %w", app, err)
+		return nil, nil, fmt.Errorf("onchain: reading the status of %s: %w", app, err)
 	}
 
-	vals := make([]bool, len(calls))
+	vals := make([]bool, 4)
 	for i, c := range calls {
 		if c.err != nil {
 			if c.optional && c.reverted {
 				continue // v1 contract: no requireTcbUpToDate()
 			}
-			return nil, c.err
+			return nil, head, c.err
 		}
 		v, err := d.UnpackAllowAnyDevice(c.out) // every getter returns one bool
 		if err != nil || len(c.out) != 32 {
-			return nil, fmt.Errorf("%w: %s at %s returned %d bytes (no contract at this address on this chain?)", ErrNotDstackApp, c.name, app, len(c.out))
+			return nil, head, fmt.Errorf("%w: %s at %s returned %d bytes (no contract at this address on this chain?)", ErrNotDstackApp, c.name, app, len(c.out))
 		}
 		vals[i] = v
 	}
@@ -131,7 +150,7 @@ func Status(ctx context.Context, reader StatusReader, app common.Address, device
 	}
 	s.DeviceIDAllowed = s.AllowAnyDevice || s.DeviceListed
 	s.IsAllowed = s.ComposeHashAllowed && s.DeviceIDAllowed
-	return s, nil
+	return s, head, nil
 }
 
 type statusCall struct {
@@ -166,18 +185,32 @@ func latestBlock(ctx context.Context, reader StatusReader) (uint64, error) {
 	return h.Number.Uint64(), nil
 }
 
-// blockRef is the part of an eth_getBlockByNumber answer batchLatest needs.
+// blockRef is the part of an eth_getBlockByNumber answer the reads need:
+// the block, its time and base fee (nil before London).
 type blockRef struct {
-	Number *hexutil.Big `json:"number"`
-	Hash   common.Hash  `json:"hash"`
+	Number  *hexutil.Big   `json:"number"`
+	Hash    common.Hash    `json:"hash"`
+	Time    hexutil.Uint64 `json:"timestamp"`
+	BaseFee *hexutil.Big   `json:"baseFeePerGas"`
 }
 
-// batchLatest reads calls at the latest block in one round trip: one batch
-// of the latest block, the calls at "latest", and the latest block again.
-// When both blocks are the same (by hash), every call in between read that
-// block. When a block arrived meanwhile, the calls are read again, in a
-// second batch, at the newer block's number.
+// batchLatest is batchLatestWith without extra reads, returning the block
+// number.
 func batchLatest(ctx context.Context, rc *rpc.Client, app common.Address, calls []statusCall) (uint64, error) {
+	head, err := batchLatestWith(ctx, rc, app, calls, nil)
+	if head == nil {
+		return 0, err
+	}
+	return head.Number.ToInt().Uint64(), err
+}
+
+// batchLatestWith reads calls at the latest block in one round trip: one batch
+// of the latest block, the calls at "latest", and the latest block again
+// (then extra, which the caller reads from its own results). When both
+// blocks are the same (by hash), every call in between read that block.
+// When a block arrived meanwhile, the calls are read again, in a second
+// batch, at the newer block's number. It returns the newer block.
+func batchLatestWith(ctx context.Context, rc *rpc.Client, app common.Address, calls []statusCall, extra []rpc.BatchElem) (*blockRef, error) {
 	var before, after *blockRef
 	elems := []rpc.BatchElem{{Method: "eth_getBlockByNumber", Args: []any{"latest", false}, Result: &before}}
 	outs := make([]hexutil.Bytes, len(calls))
@@ -185,20 +218,22 @@ func batchLatest(ctx context.Context, rc *rpc.Client, app common.Address, calls 
 		elems = append(elems, callElem(app, "latest", c.data, &outs[i]))
 	}
 	elems = append(elems, rpc.BatchElem{Method: "eth_getBlockByNumber", Args: []any{"latest", false}, Result: &after})
+	afterIdx := len(elems) - 1
+	elems = append(elems, extra...)
 	if err := rc.BatchCallContext(ctx, elems); err != nil {
-		return 0, fmt.Errorf("onchain: batch of %d contract reads at %s: %w", len(calls), app, err)
+		return nil, fmt.Errorf("onchain: batch of %d contract reads at %s: %w", len(calls), app, err)
 	}
-	for _, e := range []rpc.BatchElem{elems[0], elems[len(elems)-1]} {
+	copy(extra, elems[afterIdx+1:]) // the caller reads their Error fields
+	for _, e := range []rpc.BatchElem{elems[0], elems[afterIdx]} {
 		if e.Error != nil {
-			return 0, fmt.Errorf("onchain: reading the latest block: %w", e.Error)
+			return nil, fmt.Errorf("onchain: reading the latest block: %w", e.Error)
 		}
 	}
 	if before == nil || after == nil || before.Number == nil || after.Number == nil || !after.Number.ToInt().IsUint64() {
-		return 0, errors.New("onchain: reading the latest block: the node returned no block number")
+		return nil, errors.New("onchain: reading the latest block: the node returned no block number")
 	}
-	block := after.Number.ToInt().Uint64()
 	if before.Hash != after.Hash {
-		return block, batchCalls(ctx, rc, app, blockArg(block), calls)
+		return after, batchCalls(ctx, rc, app, blockArg(after.Number.ToInt().Uint64()), calls)
 	}
 	for i := range calls {
 		if e := elems[i+1]; e.Error != nil {
@@ -207,7 +242,7 @@ func batchLatest(ctx context.Context, rc *rpc.Client, app common.Address, calls 
 		}
 		calls[i].out = outs[i]
 	}
-	return block, nil
+	return after, nil
 }
 
 func blockArg(n uint64) string { return hexutil.EncodeUint64(n) }
