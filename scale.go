@@ -2,6 +2,7 @@ package phala
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -79,6 +80,30 @@ func (e *ScaleError) Error() string {
 
 // Unwrap returns Err.
 func (e *ScaleError) Unwrap() error { return e.Err }
+
+// MarshalJSON encodes the result as an object: "vm" when the replica was created,
+// "error" (the message of Err) when not. No secret is printed: an error's message
+// never holds one.
+func (r ScaleResult) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		VM  *VM    `json:"vm,omitempty"`
+		Err string `json:"error,omitempty"`
+	}{r.VM, errorText(r.Err)})
+}
+
+// MarshalJSON encodes the error as an object: "error" is its message, the counts
+// follow, and "cause" is the message of Err.
+func (e *ScaleError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Message      string `json:"error"`
+		Requested    int    `json:"requested"`
+		Created      int    `json:"created"`
+		Unreadable   int    `json:"unreadable"`
+		Unknown      int    `json:"unknown"`
+		NotAttempted int    `json:"not_attempted"`
+		Err          string `json:"cause,omitempty"`
+	}{e.Error(), e.Requested, e.Created, e.Unreadable, e.Unknown, e.NotAttempted, errorText(e.Err)})
+}
 
 // ScaleOptions tunes Scale. The zero value (or nil) uses the defaults.
 type ScaleOptions struct {
