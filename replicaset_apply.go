@@ -101,9 +101,24 @@ type ApplyOptions struct {
 	// Env replaces the plan's env (needed for a plan read back from JSON, whose
 	// env values are redacted).
 	Env []envcrypt.EnvVar
+	// PruneDevices (opt-in): after the removals, take off the DstackApp
+	// allow-list the devices of the plan's OnchainWork.RemoveDevices (nodes
+	// that no longer host any instance of the app), except those of a node
+	// where a removal did not succeed. With a Registrar that is also a
+	// [DeviceRemover]: one send and one confirmation wait; without one (or
+	// with Prepare): ApplyResult.Prune.SafeBatch, one Safe batch holding every
+	// removeDevice. The re-plan is made with PlanOptions.PruneDevices, so a
+	// plan made without it is stale here (and the other way round).
+	PruneDevices bool
 	// Wait polls the new replicas before removals; nil uses WaitForReplica's
 	// defaults.
 	Wait *WaitOptions
+	// Verify, when set, waits for every new replica and verifies its attestation
+	// once it runs, before any removal (as WaitOptions.Verify). An empty AppID or
+	// ComposeHash means the plan's: the set's app and configuration, not each
+	// replica's word. A replica that fails is a create failure (a
+	// [*VerificationError] in its CreateOutcome), so no live instance is removed.
+	Verify *VerifyOptions
 }
 
 // CreateOutcome is one create of an apply.
@@ -111,15 +126,20 @@ type CreateOutcome struct {
 	PlannedCreate
 	VM  *VM   `json:"vm,omitempty"`
 	Err error `json:"-"`
+	// Verification is the passing verification of the new replica, with
+	// ApplyOptions.Verify.
+	Verification *Verification `json:"verification,omitempty"`
 }
 
-// MarshalJSON adds "error" with Err's message.
+// MarshalJSON adds "error" with Err's message and, when Err is a
+// [*VerificationError], "verification_failure" with the failed check.
 func (o CreateOutcome) MarshalJSON() ([]byte, error) {
 	type plain CreateOutcome
 	return json.Marshal(struct {
 		plain
-		Error string `json:"error,omitempty"`
-	}{plain(o), errorText(o.Err)})
+		Failure *VerificationError `json:"verification_failure,omitempty"`
+		Error   string             `json:"error,omitempty"`
+	}{plain(o), asVerificationError(o.Err), errorText(o.Err)})
 }
 
 // RemovalOutcome is one removal of an apply.
@@ -149,6 +169,9 @@ type ApplyResult struct {
 	// execute the batch, then CommitPreparedSet.
 	Prepared  *PreparedSet       `json:"prepared,omitempty"`
 	SafeBatch *onchain.SafeBatch `json:"safe_batch,omitempty"`
+	// Prune is the device pruning, with ApplyOptions.PruneDevices and devices
+	// to remove.
+	Prune *PruneOutcome `json:"prune,omitempty"`
 }
 
 // ApplyReplicaSet carries out plan. It first re-reads the state and refuses a
@@ -163,10 +186,15 @@ type ApplyResult struct {
 //     nothing else happens (see [Client.CommitPreparedSet]).
 //  2. The creates run concurrently, each one replicate workflow (a POST never
 //     resent; a lost answer is an error wrapping *OutcomeUnknownError).
-//  3. The new replicas are waited for (WaitForReplica). Removals of live
-//     instances run only when every create succeeded and runs, so a move never
-//     drops below the declared count; removals of failed and stopped instances
-//     run regardless. Every removal is a DeleteCVM checked against the app.
+//  3. The new replicas are waited for (WaitForReplica), and verified with
+//     opts.Verify. Removals of live instances run only when every create
+//     succeeded and runs (and verified), so a move never drops below the
+//     declared count; removals of failed and stopped instances run regardless.
+//     Every removal is a DELETE of an instance the re-plan's listing of the
+//     app has just named (DeleteCVM, with its GET check, when the listing did
+//     not say which app an instance belongs to).
+//  4. With opts.PruneDevices, the devices that no longer host an instance of
+//     the app are taken off the DstackApp allow-list (see ApplyOptions).
 //
 // A failed item does not stop the others; the error is then an [*ApplyError]
 // and the result lists every item.
@@ -180,6 +208,15 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opts
 	if opts.Concurrency < 0 {
 		return nil, invalidArg("Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative")
 	}
+	wait, err := newPoller(opts.Wait)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Verify != nil {
+		if err := checkVerifyOptions(opts.Verify); err != nil {
+			return nil, err
+		}
+	}
 	spec := plan.Spec
 	if len(opts.Env) > 0 {
 		spec.Env, spec.EncryptedEnv = opts.Env, ""
@@ -189,7 +226,13 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opts
 			return nil, &SpecError{Field: "env", Value: v.Key, Reason: "the plan's env values are redacted (read back from JSON): pass ApplyOptions.Env"}
 		}
 	}
-	cur, err := c.PlanReplicaSet(ctx, &spec, opts.Plan)
+	var po PlanOptions
+	if opts.Plan != nil {
+		po = *opts.Plan
+	}
+	po.PruneDevices = opts.PruneDevices
+	known, _ := appHex(plan.AppID)
+	cur, err := c.planReplicaSet(ctx, &spec, &po, known)
 	if err != nil {
 		return nil, err
 	}
@@ -268,16 +311,32 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opts
 			allUp = false
 		}
 	}
-	// Wait for the new replicas before removing anything live.
-	if allUp && len(res.Creates) > 0 && hasLiveRemoval(plan) {
+	// Wait for the new replicas (and verify them) before removing anything live.
+	if opts.Verify != nil || (allUp && len(res.Creates) > 0 && hasLiveRemoval(plan)) {
+		if opts.Verify != nil {
+			v := *opts.Verify
+			if v.AppID == "" {
+				v.AppID = plan.AppID
+			}
+			if v.ComposeHash == "" {
+				v.ComposeHash = plan.ComposeHash
+			}
+			wait.verify = &v
+		}
+		waited := make([]bool, len(res.Creates))
 		runAll(ctx, len(res.Creates), conc, func(i int) {
 			o := &res.Creates[i]
-			if _, err := c.WaitForReplica(ctx, o.VM.Instance().VMUUID, opts.Wait); err != nil {
-				o.Err = err
+			if o.Err != nil || o.VM == nil {
+				return
 			}
+			uuid, err := parseVMUUID("vm_uuid", o.VM.Instance().VMUUID)
+			if err == nil {
+				_, o.Verification, err = c.waitOne(ctx, uuid, wait)
+			}
+			o.Err, waited[i] = err, true
 		})
 		for i := range res.Creates {
-			if res.Creates[i].Err != nil {
+			if waited[i] && res.Creates[i].Err != nil {
 				note(res.Creates[i].Err)
 				allUp = false
 			}
@@ -291,6 +350,9 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opts
 		o := RemovalOutcome{PlannedRemoval: rm}
 		if rm.Live && !allUp {
 			o.Skipped = "not every new replica was created and running: removing it could drop below the declared count"
+		} else if rm.ofApp {
+			// The listing just read names it as the app's: no second GET.
+			o.Outcome, o.Err = c.deleteOfApp(ctx, rm.VMUUID, plan.AppID)
 		} else {
 			o.Outcome, o.Err = c.DeleteCVM(ctx, rm.VMUUID, plan.AppID)
 		}
@@ -302,6 +364,12 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opts
 			skipped++
 		case o.Err != nil:
 			note(o.Err)
+		}
+	}
+	if w := plan.Onchain; opts.PruneDevices && w != nil && len(w.RemoveDevices) > 0 {
+		res.Prune = c.pruneDevices(ctx, plan, res.Removals, opts)
+		if res.Prune.Err != nil {
+			note(res.Prune.Err)
 		}
 	}
 	if failed > 0 || skipped > 0 {

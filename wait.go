@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/phalaforge/phala-go/attest"
 )
 
 // Default poll schedule of WaitForReplica and WaitForReplicas: the first read at
@@ -58,6 +60,13 @@ type WaitOptions struct {
 	// OnProgress, when set, is called with the CVM after every read, before
 	// deciding whether to wait further. WaitForReplicas serialises the calls.
 	OnProgress func(*CVM)
+	// Verify, when set, verifies each replica's attestation once it runs, as
+	// [Client.VerifyReplica] does with these options (the running CVM read by the
+	// wait stands in for VerifyOptions.CVM, which must be left nil). A running
+	// replica whose attestation is not available yet is polled further on the same
+	// schedule, until it is or ctx ends. A failed check is a [*VerificationError];
+	// WaitForReplicas reports a passing verification in WaitResult.Verification.
+	Verify *VerifyOptions
 
 	// sleep replaces the timer in tests; nil = wait for real.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -67,6 +76,7 @@ type WaitOptions struct {
 type poller struct {
 	first, max time.Duration
 	progress   func(*CVM)
+	verify     *VerifyOptions
 	sleep      func(ctx context.Context, d time.Duration) error
 }
 
@@ -96,6 +106,12 @@ func newPoller(opts *WaitOptions) (*poller, error) {
 		p.first = p.max
 	}
 	p.progress = opts.OnProgress
+	if v := opts.Verify; v != nil {
+		if err := checkVerifyOptions(v); err != nil {
+			return nil, err
+		}
+		p.verify = v
+	}
 	if opts.sleep != nil {
 		p.sleep = opts.sleep
 	}
@@ -118,6 +134,11 @@ func (p *poller) next(cur time.Duration) time.Duration {
 // way. It stops when ctx ends, with ctx's error. Errors of a read are returned as
 // they are; reads are retried by the client's retry policy first.
 //
+// With opts.Verify, the replica is returned only once its attestation verified
+// (see [WaitOptions].Verify); a failed check gives a [*VerificationError]
+// (errors.Is [ErrVerificationFailed]) whose CVM is the running replica. To keep
+// the [Verification], use WaitForReplicas (WaitResult.Verification).
+//
 // The first read is at once, the next after opts.PollInterval (default 500 ms),
 // and the waits grow by half each time up to opts.MaxPollInterval (default 5 s).
 // To wait for several replicas at once, use [Client.WaitForReplicas].
@@ -130,50 +151,167 @@ func (c *Client) WaitForReplica(ctx context.Context, vmUUID string, opts *WaitOp
 	if err != nil {
 		return nil, err
 	}
-	return c.waitOne(ctx, uuid, p)
+	cvm, _, err := c.waitOne(ctx, uuid, p)
+	return cvm, err
 }
 
-// waitOne is WaitForReplica for a canonical vm_uuid.
-func (c *Client) waitOne(ctx context.Context, uuid string, p *poller) (*CVM, error) {
+// waitOne is WaitForReplica for a canonical vm_uuid; with p.verify it also returns
+// the passing verification.
+func (c *Client) waitOne(ctx context.Context, uuid string, p *poller) (*CVM, *Verification, error) {
 	interval := p.first
+	var unavailable error // the last "attestation unavailable" of a running replica
 	for {
 		cvm, err := c.getCVM(ctx, uuid)
 		if err != nil {
-			return nil, fmt.Errorf("phala: waiting for replica %s: %w", uuid, err)
+			return nil, nil, fmt.Errorf("phala: waiting for replica %s: %w", uuid, err)
 		}
 		if p.progress != nil {
 			p.progress(cvm)
 		}
 		switch {
 		case strings.EqualFold(cvm.Status, StatusRunning):
-			return cvm, nil
+			if p.verify == nil {
+				return cvm, nil, nil
+			}
+			v, err := c.verifyRunning(ctx, uuid, cvm, *p.verify)
+			switch {
+			case err == nil:
+				return cvm, v, nil
+			case !errors.Is(err, ErrAttestationUnavailable):
+				return nil, nil, err
+			}
+			unavailable = err
 		case !isLiveStatus(cvm.Status):
-			return nil, &ReplicaFailedError{VMUUID: uuid, Status: cvm.Status, BootError: cvm.BootError, CVM: cvm}
+			return nil, nil, &ReplicaFailedError{VMUUID: uuid, Status: cvm.Status, BootError: cvm.BootError, CVM: cvm}
 		}
 		if err := p.sleep(ctx, interval); err != nil {
-			return nil, fmt.Errorf("phala: waiting for replica %s (last status %q): %w", uuid, oneLine(cvm.Status, 64), err)
+			if unavailable != nil && strings.EqualFold(cvm.Status, StatusRunning) {
+				return nil, nil, fmt.Errorf("phala: waiting for the attestation of replica %s: %w (%w)", uuid, err, unavailable)
+			}
+			return nil, nil, fmt.Errorf("phala: waiting for replica %s (last status %q): %w", uuid, oneLine(cvm.Status, 64), err)
 		}
 		interval = p.next(interval)
 	}
 }
 
-// WaitResult is the outcome of waiting for one replica in WaitForReplicas: CVM
-// when it runs, Err otherwise (a [*ReplicaFailedError] when it failed to boot,
-// ctx's error when the wait was cut short, or the error of a read).
-type WaitResult struct {
-	VMUUID string // as canonical vm_uuid
-	CVM    *CVM
+// verifyRunning verifies the running replica cvm. A failed check becomes a
+// *VerificationError; an unavailable attestation and other errors (a read that
+// failed) are returned as they are.
+func (c *Client) verifyRunning(ctx context.Context, uuid string, cvm *CVM, opts VerifyOptions) (*Verification, error) {
+	opts.CVM = cvm
+	v, err := c.VerifyReplica(ctx, uuid, opts)
+	if err == nil {
+		return v, nil
+	}
+	var ce *attest.CheckError
+	if errors.As(err, &ce) {
+		return nil, &VerificationError{VMUUID: uuid, CVM: cvm, Err: err}
+	}
+	return nil, fmt.Errorf("phala: verifying replica %s: %w", uuid, err)
+}
+
+// checkVerifyOptions refuses VerifyOptions that no replica could pass, before any
+// request.
+func checkVerifyOptions(v *VerifyOptions) error {
+	if v.CVM != nil {
+		return invalidArg("Verify.CVM", v.CVM.VMUUID, "leave it nil: the wait verifies each replica with the CVM it read")
+	}
+	if v.AppID != "" {
+		if _, err := parseAppID("Verify.AppID", v.AppID); err != nil {
+			return err
+		}
+	}
+	if v.ComposeHash != "" {
+		if _, err := normComposeHash("Verify.ComposeHash", v.ComposeHash); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrVerificationFailed is matched by [*VerificationError].
+var ErrVerificationFailed = errors.New("phala: replica verification failed")
+
+// VerificationError reports a replica that runs but whose attestation failed a
+// check (WaitOptions.Verify, ApplyOptions.Verify). Err wraps the
+// [*attest.CheckError] that names the check and the two values compared. It
+// matches [ErrVerificationFailed] and, through Err, the CheckError.
+type VerificationError struct {
+	VMUUID string
+	CVM    *CVM // the running replica as last read
 	Err    error
 }
 
-// MarshalJSON encodes {"vm_uuid", "cvm", "error"}: error is Err's message, and
-// cvm and error are left out when nil.
-func (r WaitResult) MarshalJSON() ([]byte, error) {
+// Error names the replica and the failed check.
+func (e *VerificationError) Error() string {
+	return fmt.Sprintf("phala: replica %s runs but its attestation did not verify: %v", e.VMUUID, e.Err)
+}
+
+// Is reports whether target is ErrVerificationFailed.
+func (e *VerificationError) Is(target error) bool { return target == ErrVerificationFailed }
+
+// Unwrap returns Err.
+func (e *VerificationError) Unwrap() error { return e.Err }
+
+// CheckError returns the failed check, or nil when Err holds none.
+func (e *VerificationError) CheckError() *attest.CheckError {
+	var ce *attest.CheckError
+	if errors.As(e.Err, &ce) {
+		return ce
+	}
+	return nil
+}
+
+// MarshalJSON encodes {"vm_uuid", "check", "event", "want", "got", "error"}: the
+// failed check, the two values compared, and the message.
+func (e *VerificationError) MarshalJSON() ([]byte, error) {
 	out := struct {
 		VMUUID string `json:"vm_uuid"`
-		CVM    *CVM   `json:"cvm,omitempty"`
-		Error  string `json:"error,omitempty"`
-	}{VMUUID: r.VMUUID, CVM: r.CVM}
+		Check  string `json:"check,omitempty"`
+		Event  string `json:"event,omitempty"`
+		Want   string `json:"want,omitempty"`
+		Got    string `json:"got,omitempty"`
+		Error  string `json:"error"`
+	}{VMUUID: e.VMUUID, Error: e.Error()}
+	if ce := e.CheckError(); ce != nil {
+		out.Check, out.Event, out.Want, out.Got = string(ce.Check), ce.Event, ce.Want, ce.Got
+	}
+	return json.Marshal(out)
+}
+
+// asVerificationError returns the *VerificationError in err's chain, or nil.
+func asVerificationError(err error) *VerificationError {
+	var ve *VerificationError
+	if errors.As(err, &ve) {
+		return ve
+	}
+	return nil
+}
+
+// WaitResult is the outcome of waiting for one replica in WaitForReplicas: CVM
+// when it runs, Err otherwise (a [*ReplicaFailedError] when it failed to boot,
+// a [*VerificationError] when it runs but failed WaitOptions.Verify, ctx's
+// error when the wait was cut short, or the error of a read).
+type WaitResult struct {
+	VMUUID string // as canonical vm_uuid
+	CVM    *CVM   // also set when the replica runs but failed verification
+	Err    error
+	// Verification is the passing verification, with WaitOptions.Verify.
+	Verification *Verification
+}
+
+// MarshalJSON encodes {"vm_uuid", "cvm", "verification", "verification_failure",
+// "error"}: error is Err's message, verification_failure the failed check of a
+// [*VerificationError] with the two values compared; each is left out when
+// empty.
+func (r WaitResult) MarshalJSON() ([]byte, error) {
+	out := struct {
+		VMUUID       string             `json:"vm_uuid"`
+		CVM          *CVM               `json:"cvm,omitempty"`
+		Verification *Verification      `json:"verification,omitempty"`
+		Failure      *VerificationError `json:"verification_failure,omitempty"`
+		Error        string             `json:"error,omitempty"`
+	}{VMUUID: r.VMUUID, CVM: r.CVM, Verification: r.Verification, Failure: asVerificationError(r.Err)}
 	if r.Err != nil {
 		out.Error = r.Err.Error()
 	}
@@ -248,8 +386,11 @@ func (c *Client) WaitForReplicas(ctx context.Context, vmUUIDs []string, opts *Wa
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cvm, err := c.waitOne(ctx, u, p)
-			results[i] = WaitResult{VMUUID: u, CVM: cvm, Err: err}
+			cvm, v, err := c.waitOne(ctx, u, p)
+			if ve := asVerificationError(err); ve != nil {
+				cvm = ve.CVM
+			}
+			results[i] = WaitResult{VMUUID: u, CVM: cvm, Err: err, Verification: v}
 		}()
 	}
 	wg.Wait()
