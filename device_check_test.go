@@ -126,7 +126,7 @@ func TestForeignDeviceIsNeverSigned(t *testing.T) {
 			case "scale":
 				req.Registrar = strictRegistrar{t}
 				var res []ScaleResult
-				res, err = c.Scale(context.Background(), srcUUID, 3, req, nil)
+				res, err = c.Scale(context.Background(), srcUUID, 3, req, ScaleOptions{})
 				require.Len(t, res, 3)
 				assert.Error(t, res[0].Err)
 				assert.ErrorIs(t, res[1].Err, ErrNotAttempted, "Scale stops at the rejected payload")
@@ -203,7 +203,7 @@ func TestOwnDevicePasses(t *testing.T) {
 			})
 			serveNodes(rec, mux, workspaceNodes...)
 			reg := &fakeRegistrar{reg: &onchain.Registration{}}
-			res, err := c.Scale(context.Background(), srcUUID, tt.n, ReplicateRequest{Node: tt.node, Registrar: reg}, nil)
+			res, err := c.Scale(context.Background(), srcUUID, tt.n, ReplicateRequest{Node: tt.node, Registrar: reg}, ScaleOptions{})
 			require.NoError(t, err)
 			require.Len(t, res, tt.n)
 			assert.Equal(t, tt.n, reg.count())

@@ -78,7 +78,7 @@ func TestEmulatorScaleRunsOutOfSlots(t *testing.T) {
 	c, err := srv.Client()
 	require.NoError(t, err)
 
-	results, err := c.Scale(context.Background(), src.VMUUID, 4, phala.ReplicateRequest{Node: "small"}, &phala.ScaleOptions{Concurrency: 1})
+	results, err := c.Scale(context.Background(), src.VMUUID, 4, phala.ReplicateRequest{Node: "small"}, phala.ScaleOptions{Concurrency: 1})
 	require.Len(t, results, 4)
 	require.NoError(t, results[0].Err)
 	require.NoError(t, results[1].Err)
@@ -235,7 +235,7 @@ func TestEmulatorScaleOnchainRegistersOnce(t *testing.T) {
 	results, err := c.Scale(context.Background(), w.src.VMUUID, 4, phala.ReplicateRequest{
 		Node:      "tdx-1",
 		Registrar: w.registrar(t),
-	}, &phala.ScaleOptions{Concurrency: 4})
+	}, phala.ScaleOptions{Concurrency: 4})
 	require.NoError(t, err)
 	require.Len(t, results, 4)
 	seen := map[string]bool{}

@@ -73,7 +73,7 @@ func ExampleClient_WaitForReplicas() {
 	ctx := context.Background()
 
 	srv.FailNextBoot("decrypting the environment: wrong key") // the first replica fails
-	results, err := c.Scale(ctx, src.VMUUID, 3, phala.ReplicateRequest{}, &phala.ScaleOptions{Concurrency: 1})
+	results, err := c.Scale(ctx, src.VMUUID, 3, phala.ReplicateRequest{}, phala.ScaleOptions{Concurrency: 1})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -188,7 +188,7 @@ func ExampleClient_Scale() {
 	c := exampleClient(srv)
 
 	results, err := c.Scale(context.Background(), exSource, 2, phala.ReplicateRequest{Node: "7"},
-		&phala.ScaleOptions{Concurrency: 1})
+		phala.ScaleOptions{Concurrency: 1})
 	for i, r := range results {
 		if r.Err != nil {
 			fmt.Printf("replica %d failed: %v\n", i, r.Err)

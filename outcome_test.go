@@ -128,7 +128,7 @@ func TestPOST2xxUnreadableIsCreated(t *testing.T) {
 			return err
 		}},
 		{"Scale", "POST /cvms/{uuid}/replicas", func(c *Client) error {
-			res, err := c.Scale(context.Background(), srcUUID, 1, ReplicateRequest{Node: "7"}, nil)
+			res, err := c.Scale(context.Background(), srcUUID, 1, ReplicateRequest{Node: "7"}, ScaleOptions{})
 			var se *ScaleError
 			if errors.As(err, &se) && (se.Unreadable != 1 || se.Created != 0 || se.Unknown != 0) {
 				return fmt.Errorf("wrong counts %+v", se)
@@ -354,7 +354,7 @@ func TestScaleWithRegistrarWaitsForTheFirstRegistration(t *testing.T) {
 				writeJSON(w, http.StatusOK, mustJSONString(vmObject(fmt.Sprintf("9c8b7a69-5847-4362-a150-f1e2d3c4b5%02d", n), appHexID, hashA)))
 			})
 			reg := &holdingRegistrar{overlap: overlap, hold: 100 * time.Millisecond}
-			results, err := c.Scale(context.Background(), srcUUID, 3, ReplicateRequest{Node: tt.node, Registrar: reg}, &ScaleOptions{Concurrency: 4})
+			results, err := c.Scale(context.Background(), srcUUID, 3, ReplicateRequest{Node: tt.node, Registrar: reg}, ScaleOptions{Concurrency: 4})
 			require.NoError(t, err)
 			require.Len(t, results, 3)
 			mu.Lock()
@@ -399,7 +399,7 @@ func TestScaleErrorReportsSentAttemptsFirst(t *testing.T) {
 	// failures are released after a while and the assertions below fail.
 	safety := time.AfterFunc(30*time.Second, release)
 	defer safety.Stop()
-	results, err := c.Scale(ctx, srcUUID, 4, ReplicateRequest{Node: "7"}, &ScaleOptions{
+	results, err := c.Scale(ctx, srcUUID, 4, ReplicateRequest{Node: "7"}, ScaleOptions{
 		Concurrency: 2,
 		OnResult: func(i int, res ScaleResult) {
 			if errors.Is(res.Err, ErrNotAttempted) {

@@ -105,7 +105,8 @@ func (e *ScaleError) MarshalJSON() ([]byte, error) {
 	}{e.Error(), e.Requested, e.Created, e.Unreadable, e.Unknown, e.NotAttempted, errorText(e.Err)})
 }
 
-// ScaleOptions tunes Scale. The zero value (or nil) uses the defaults.
+// ScaleOptions tunes Scale. It is passed by value; the zero value uses the
+// defaults.
 type ScaleOptions struct {
 	// Concurrency is the largest number of replicas being created at once
 	// (0 = DefaultScaleConcurrency).
@@ -132,21 +133,18 @@ type ScaleOptions struct {
 // The results always have n entries in order. The error is nil only when all n
 // replicas were created; it is a [*ScaleError] when some were not, or the error of
 // the resolution step when none was attempted (results are then nil).
-func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateRequest, opts *ScaleOptions) ([]ScaleResult, error) {
+func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateRequest, opts ScaleOptions) ([]ScaleResult, error) {
 	if n < 1 {
 		return nil, invalidArg("n", fmt.Sprint(n), "must be at least 1")
 	}
-	conc := DefaultScaleConcurrency
-	var onResult func(int, ScaleResult)
-	if opts != nil {
-		if opts.Concurrency < 0 {
-			return nil, invalidArg("Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative")
-		}
-		if opts.Concurrency > 0 {
-			conc = opts.Concurrency
-		}
-		onResult = opts.OnResult
+	if opts.Concurrency < 0 {
+		return nil, invalidArg("Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative")
 	}
+	conc := DefaultScaleConcurrency
+	if opts.Concurrency > 0 {
+		conc = opts.Concurrency
+	}
+	onResult := opts.OnResult
 	src, err := parseSource(source)
 	if err != nil {
 		return nil, err

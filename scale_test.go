@@ -32,7 +32,7 @@ func TestScaleNodeRunsOutOfSlots(t *testing.T) {
 	})
 	var seen []int
 	results, err := c.Scale(context.Background(), srcUUID, 5, ReplicateRequest{Node: "PROD-7"},
-		&ScaleOptions{Concurrency: 1, OnResult: func(i int, _ ScaleResult) { seen = append(seen, i) }})
+		ScaleOptions{Concurrency: 1, OnResult: func(i int, _ ScaleResult) { seen = append(seen, i) }})
 
 	require.Len(t, results, 5)
 	for i := 0; i < 2; i++ {
@@ -84,7 +84,7 @@ func TestScaleBoundsConcurrency(t *testing.T) {
 		mu.Unlock()
 		writeJSON(w, http.StatusOK, mustJSONString(vmObject(u, appHexID, hashA)))
 	})
-	results, err := c.Scale(context.Background(), srcUUID, 7, ReplicateRequest{}, &ScaleOptions{Concurrency: 3})
+	results, err := c.Scale(context.Background(), srcUUID, 7, ReplicateRequest{}, ScaleOptions{Concurrency: 3})
 	require.NoError(t, err)
 	require.Len(t, results, 7)
 	got := map[string]bool{}
@@ -106,7 +106,7 @@ func TestScaleStopsOnCancel(t *testing.T) {
 	rec.handle(mux, "POST /cvms/{uuid}/replicas", func(w http.ResponseWriter, r *http.Request, _ string) {
 		writeJSON(w, http.StatusOK, mustJSONString(vmObject(newUUID, appHexID, hashA)))
 	})
-	results, err := c.Scale(ctx, srcUUID, 4, ReplicateRequest{}, &ScaleOptions{
+	results, err := c.Scale(ctx, srcUUID, 4, ReplicateRequest{}, ScaleOptions{
 		Concurrency: 1,
 		OnResult:    func(i int, _ ScaleResult) { cancel() },
 	})
@@ -128,11 +128,11 @@ func TestScaleBadArguments(t *testing.T) {
 	rec.handle(mux, "/", func(w http.ResponseWriter, r *http.Request, _ string) {
 		t.Errorf("unexpected request %s %s", r.Method, r.URL)
 	})
-	_, err := c.Scale(context.Background(), srcUUID, 0, ReplicateRequest{}, nil)
+	_, err := c.Scale(context.Background(), srcUUID, 0, ReplicateRequest{}, ScaleOptions{})
 	require.ErrorIs(t, err, ErrInvalidArgument)
-	_, err = c.Scale(context.Background(), srcUUID, 2, ReplicateRequest{}, &ScaleOptions{Concurrency: -1})
+	_, err = c.Scale(context.Background(), srcUUID, 2, ReplicateRequest{}, ScaleOptions{Concurrency: -1})
 	require.ErrorIs(t, err, ErrInvalidArgument)
-	results, err := c.Scale(context.Background(), "bad/source", 2, ReplicateRequest{}, nil)
+	results, err := c.Scale(context.Background(), "bad/source", 2, ReplicateRequest{}, ScaleOptions{})
 	require.ErrorIs(t, err, ErrInvalidArgument)
 	assert.Nil(t, results)
 	assert.Empty(t, rec.lines())

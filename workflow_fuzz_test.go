@@ -147,7 +147,7 @@ func FuzzWorkflowResponses(f *testing.F) {
 		check("WaitForReplica", cvm != nil, err)
 		_, err = client().ListReplicas(ctx, appHexID)
 		check("ListReplicas", true, err)
-		results, err := client().Scale(ctx, srcUUID, 3, ReplicateRequest{}, &ScaleOptions{Concurrency: 2})
+		results, err := client().Scale(ctx, srcUUID, 3, ReplicateRequest{}, ScaleOptions{Concurrency: 2})
 		check("Scale", len(results) == 3, err)
 		if results != nil {
 			require.Len(t, results, 3, "Scale reports every replica")

@@ -34,7 +34,7 @@ func scale(ctx context.Context, out io.Writer, latency time.Duration) error {
 			}
 			srv.SetLatency(latency)
 			start := time.Now()
-			res, err := c.Scale(ctx, src.VMUUID, n, phala.ReplicateRequest{Node: strconv.Itoa(node.ID)}, &phala.ScaleOptions{Concurrency: conc})
+			res, err := c.Scale(ctx, src.VMUUID, n, phala.ReplicateRequest{Node: strconv.Itoa(node.ID)}, phala.ScaleOptions{Concurrency: conc})
 			el := time.Since(start)
 			reqs, created := len(srv.Requests()), len(srv.Replicas())
 			srv.Close()
@@ -63,7 +63,7 @@ func scale(ctx context.Context, out io.Writer, latency time.Duration) error {
 			return err
 		}
 		srv.SetLatency(latency)
-		res, _ := c.Scale(ctx, src.VMUUID, 12, phala.ReplicateRequest{Node: strconv.Itoa(small.ID)}, &phala.ScaleOptions{Concurrency: conc})
+		res, _ := c.Scale(ctx, src.VMUUID, 12, phala.ReplicateRequest{Node: strconv.Itoa(small.ID)}, phala.ScaleOptions{Concurrency: conc})
 		reps := srv.Replicas()
 		srv.Close()
 		okIDs := map[string]bool{}

@@ -134,7 +134,7 @@ var workflows = []workflow{
 		}},
 	{name: "scale", want: 3, targets: []target{tRead, tWrite},
 		run: func(ctx context.Context, c *phala.Client, w *world) error {
-			res, err := c.Scale(ctx, w.src.VMUUID, 3, phala.ReplicateRequest{Node: "tdx-1"}, &phala.ScaleOptions{Concurrency: 2})
+			res, err := c.Scale(ctx, w.src.VMUUID, 3, phala.ReplicateRequest{Node: "tdx-1"}, phala.ScaleOptions{Concurrency: 2})
 			if err == nil && len(res) != 3 {
 				return fmt.Errorf("scale returned %d results for 3 replicas", len(res))
 			}

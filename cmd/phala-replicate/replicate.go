@@ -614,7 +614,7 @@ func (c *command) scale(ctx context.Context) error {
 	// registration and commit token are not raced by other prepares, which
 	// would supersede the token, ERR-01-006); the others then need no
 	// transaction and run concurrently.
-	opts := &phala.ScaleOptions{}
+	var opts phala.ScaleOptions
 	opts.OnResult = func(i int, res phala.ScaleResult) {
 		switch {
 		case res.VM != nil:

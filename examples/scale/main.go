@@ -42,7 +42,7 @@ type config struct {
 // run creates cfg.n replicas, then waits for all of them together.
 func run(ctx context.Context, w io.Writer, cfg config) error {
 	var mu sync.Mutex // OnResult calls are serialised; the waits below are not
-	results, err := cfg.client.Scale(ctx, cfg.source, cfg.n, phala.ReplicateRequest{Node: cfg.node}, &phala.ScaleOptions{
+	results, err := cfg.client.Scale(ctx, cfg.source, cfg.n, phala.ReplicateRequest{Node: cfg.node}, phala.ScaleOptions{
 		Concurrency: 2,
 		OnResult: func(i int, r phala.ScaleResult) {
 			mu.Lock()
