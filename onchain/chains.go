@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -25,6 +26,19 @@ const (
 	DefaultEthereumRPC = "https://ethereum.reth.rs/rpc"
 	DefaultBaseRPC     = "https://mainnet.base.org"
 )
+
+// BlockTime returns the block time of a chain this package knows
+// (Ethereum: 12 s, Base: 2 s), or 0. The [Registrar] paces its receipt
+// polls with it.
+func BlockTime(chainID uint64) time.Duration {
+	switch chainID {
+	case ChainIDEthereum:
+		return 12 * time.Second
+	case ChainIDBase:
+		return 2 * time.Second
+	}
+	return 0
+}
 
 // ChainConfig names a chain and the JSON-RPC endpoint used to reach it.
 type ChainConfig struct {
@@ -151,7 +165,8 @@ func (c *Chains) IDs() []uint64 {
 }
 
 // Dial connects to cfg's RPC endpoint and checks it serves chain cfg.ID
-// (a [*WrongChainError] otherwise). It returns the go-ethereum client (a
+// (a [*WrongChainError] otherwise). Pass [WithCheckedChainID](cfg.ID) to a
+// Registrar on this client so it does not read the chain id again. It returns the go-ethereum client (a
 // [Backend]) and the raw JSON-RPC client behind it, for [WithRPCClient].
 // Close the ethclient when done.
 func Dial(ctx context.Context, cfg ChainConfig) (*ethclient.Client, *rpc.Client, error) {

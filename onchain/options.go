@@ -24,7 +24,9 @@ type options struct {
 	chainID        uint64
 	confirmations  uint64
 	receiptTimeout time.Duration
-	pollInterval   time.Duration
+	pollInterval   time.Duration // 0: adaptive, up to the block time
+	blockTime      time.Duration // 0: known for the chain, else measured
+	checkedChainID uint64
 	progress       func(Event)
 	logger         *slog.Logger
 
@@ -40,13 +42,14 @@ const (
 	defaultConfirmations  = 1
 	defaultReceiptTimeout = 2 * time.Minute
 	defaultPollInterval   = 2 * time.Second
+	// firstPoll is how soon after sending the first receipt poll goes out.
+	firstPoll = 25 * time.Millisecond
 )
 
 func applyOptions(opts []Option) (*options, error) {
 	o := &options{
 		confirmations:  defaultConfirmations,
 		receiptTimeout: defaultReceiptTimeout,
-		pollInterval:   defaultPollInterval,
 		logger:         slog.New(slog.DiscardHandler),
 	}
 	for _, opt := range opts {
@@ -125,14 +128,48 @@ func WithReceiptTimeout(d time.Duration) Option {
 	}
 }
 
-// WithPollInterval sets how often the Registrar polls for receipts and new
-// blocks (default 2 seconds).
+// WithPollInterval sets the longest wait between two receipt polls (and
+// between re-reads of a node that lacks a block). Without it the Registrar
+// adapts: it polls 25 ms after sending, then more and more rarely, up to a
+// sixteenth of the chain's block time for two blocks and up to the block
+// time after that (see [WithBlockTime]); 2 seconds on a chain whose block
+// time is unknown. With it, the waits grow from min(25 ms, d) to d at most.
 func WithPollInterval(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
 			return fmt.Errorf("onchain: WithPollInterval: %v is not positive", d)
 		}
 		o.pollInterval = d
+		return nil
+	}
+}
+
+// WithBlockTime tells the Registrar how often its chain makes a block, which
+// paces its receipt polls. Without it the Registrar uses the block time of
+// the chains it knows (Ethereum 12 s, Base 2 s; see [BlockTime]) and, on
+// other chains with a JSON-RPC client, measures it from two headers.
+func WithBlockTime(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("onchain: WithBlockTime: %v is not positive", d)
+		}
+		o.blockTime = d
+		return nil
+	}
+}
+
+// WithCheckedChainID tells the Registrar that its backend was already
+// checked to serve chain id, as [Dial] does, so it does not read
+// eth_chainId again. The Registrar still checks id against the
+// prerequisite's chain (and [WithChainID]). Without it, the Registrar reads
+// the chain id once, in the same round trip as its first contract read,
+// and remembers it.
+func WithCheckedChainID(id uint64) Option {
+	return func(o *options) error {
+		if id == 0 {
+			return errors.New("onchain: WithCheckedChainID: chain id must not be 0")
+		}
+		o.checkedChainID = id
 		return nil
 	}
 }

@@ -330,7 +330,9 @@ func TestErrorsRedactRPCURL(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	assert.Greater(t, fail, int64(10), "a registration makes more requests than that")
+	// Status batch (with the send reads), send batch, receipt polls,
+	// re-read: at least four round trips, each of which failed once.
+	assert.Greater(t, fail, int64(3), "a registration makes more requests than that")
 	assert.Less(t, fail, int64(100), "a registration succeeds once the connection holds")
 }
 

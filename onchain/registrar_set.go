@@ -270,7 +270,7 @@ func (r *Registrar) rereadSet(ctx context.Context, req SetPrerequisite, block ui
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(r.opts.pollInterval):
+		case <-time.After(r.pollCap()):
 		}
 	}
 }
