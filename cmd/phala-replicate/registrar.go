@@ -76,7 +76,7 @@ func (l *lazyRegistrar) registrar(ctx context.Context, prereq *onchain.ErrOnchai
 		ec.Close()
 		return nil, err
 	}
-	reg, err := onchain.NewRegistrar(ec, signer, append(append([]onchain.Option{}, l.opts...), onchain.WithRPCClient(rc))...)
+	reg, err := onchain.NewRegistrar(ec, signer, append(append([]onchain.Option{}, l.opts...), onchain.WithRPCClient(rc), onchain.WithCheckedChainID(id))...)
 	if err != nil {
 		ec.Close()
 		return nil, &onchainError{err}
