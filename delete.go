@@ -99,9 +99,20 @@ func (c *Client) DeleteCVM(ctx context.Context, vmUUID, expectAppID string) (Del
 		return "", err
 	}
 	gone, err := c.checkDeletable(ctx, uuid, app)
-	if err != nil || gone {
-		return DeleteAlreadyGone, err
+	switch {
+	case err != nil:
+		return "", err
+	case gone:
+		return DeleteAlreadyGone, nil
 	}
+	return c.deleteOfApp(ctx, uuid, app)
+}
+
+// deleteOfApp sends the DELETE of uuid (canonical), known to be an instance
+// of app (40 hex) from a listing just read: DeleteCVM after its check. After a
+// lost answer it reads the CVM again (checked against app) before sending the
+// DELETE once more.
+func (c *Client) deleteOfApp(ctx context.Context, uuid, app string) (DeleteOutcome, error) {
 	for attempt := 0; ; attempt++ {
 		_, err := c.do(ctx, request{method: http.MethodDelete, path: pathf("/cvms/%s", uuid)}, nil)
 		var (

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -56,16 +57,20 @@ func ExampleClient_PlanReplicaSet() {
 	for _, r := range plan.Removals {
 		fmt.Printf("remove %s on %s: %s\n", r.Name, r.NodeName, r.Reason)
 	}
+	// The nodes are read concurrently with the instances: sort to print.
+	var reqs []string
 	for _, r := range srv.Requests() {
 		path := strings.NewReplacer(src.VMUUID, "{vm_uuid}", plan.AppID, "{app_id}").Replace(r.Path)
-		fmt.Println(r.Method, path)
+		reqs = append(reqs, r.Method+" "+path)
 	}
+	sort.Strings(reqs)
+	fmt.Println(strings.Join(reqs, "\n"))
 	// Output:
 	// keep   web-source on us-1 (protected: true)
 	// create on us-2 (us-west)
 	// remove web-eu on eu-1: excess
-	// GET /cvms/{vm_uuid}
 	// GET /apps/{app_id}/cvms
+	// GET /cvms/{vm_uuid}
 	// GET /teepods/available
 }
 

@@ -22,6 +22,10 @@ type PlanOptions struct {
 	Chain onchain.StatusReader
 	// RPC, when set, reads the whole on-chain state in one JSON-RPC batch.
 	RPC *rpc.Client
+	// PruneDevices makes the plan list, in OnchainWork.RemoveDevices, the
+	// devices to take off the DstackApp allow-list after the removals (see
+	// ApplyOptions.PruneDevices, which sets it for the apply's re-plan).
+	PruneDevices bool
 }
 
 // SetInstance is an instance of the set's compose hash as the plan saw it.
@@ -32,10 +36,16 @@ type SetInstance struct {
 	NodeID   int64  `json:"node_id,omitempty"`
 	NodeName string `json:"node_name,omitempty"`
 	Region   string `json:"region,omitempty"`
+	// DeviceID is the device of its node (0x + 64 hex), when the listing or
+	// the CVM names it.
+	DeviceID string `json:"device_id,omitempty"`
 	// Placement is the index of the placement it counts for (-1: none).
 	Placement int  `json:"placement"`
 	Protected bool `json:"protected,omitempty"`
 	order     int  // newest last
+	// ofApp: the app's listing named this instance's app_id, and it is the
+	// set's app, so removing it needs no second check.
+	ofApp bool
 }
 
 // PlannedCreate is one replica the plan creates.
@@ -70,6 +80,13 @@ type OnchainWork struct {
 	ComposeHashMissing bool     `json:"compose_hash_missing"`
 	MissingDevices     []string `json:"missing_devices"` // 0x + 64 hex, in node order
 	TargetDevices      []string `json:"target_devices"`  // every device of a target node
+	// RemoveDevices, planned with PruneDevices only, are the devices to take
+	// off the allow-list after the removals: devices of listed nodes on which
+	// no instance of the app (any compose hash, protected ones included) runs
+	// once the plan is applied, and that the contract lists (every such
+	// device when Known is false). Never a device of a node that keeps or
+	// gets an instance.
+	RemoveDevices []string `json:"remove_devices,omitempty"`
 }
 
 // Needed reports whether anything has (or may have) to be registered.
@@ -113,12 +130,15 @@ type ReplicaSetPlan struct {
 	Removals     []PlannedRemoval `json:"removals"`
 	Onchain      *OnchainWork     `json:"onchain,omitempty"`
 	Warnings     []string         `json:"warnings,omitempty"`
-	Fingerprint  string           `json:"fingerprint"` // sha256 of the state read
+	// PruneDevices: planned with PlanOptions.PruneDevices.
+	PruneDevices bool   `json:"prune_devices,omitempty"`
+	Fingerprint  string `json:"fingerprint"` // sha256 of the state read
 }
 
-// Empty reports whether the plan changes nothing.
+// Empty reports whether the plan changes nothing (no create, no removal and
+// no device to take off the allow-list).
 func (p *ReplicaSetPlan) Empty() bool {
-	return len(p.Creates) == 0 && len(p.Removals) == 0
+	return len(p.Creates) == 0 && len(p.Removals) == 0 && (p.Onchain == nil || len(p.Onchain.RemoveDevices) == 0)
 }
 
 // String prints the plan as a readable diff.
@@ -147,6 +167,17 @@ func (p *ReplicaSetPlan) String() string {
 				what = append(what, "addComposeHash("+shortHex(w.ComposeHash)+")")
 			}
 			fmt.Fprintf(&b, "  ! on chain: %s\n", strings.Join(what, ", "))
+		}
+		if len(w.RemoveDevices) > 0 {
+			var what []string
+			for _, d := range w.RemoveDevices {
+				what = append(what, "removeDevice("+shortHex(d)+")")
+			}
+			unknown := ""
+			if !w.Known {
+				unknown = " (unknown whether listed, no chain reader)"
+			}
+			fmt.Fprintf(&b, "  - on chain after the removals%s: %s\n", unknown, strings.Join(what, ", "))
 		}
 	}
 	for _, w := range p.Warnings {
@@ -218,7 +249,14 @@ func (c *Client) PlanReplicaSet(ctx context.Context, spec *ReplicaSet, opts *Pla
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	st, err := c.readSetState(ctx, spec)
+	return c.planReplicaSet(ctx, spec, opts, "")
+}
+
+// planReplicaSet is PlanReplicaSet; knownApp (40 hex, or "") is the app the
+// caller expects, so that a vm_uuid or name source and the app's instances
+// are read concurrently.
+func (c *Client) planReplicaSet(ctx context.Context, spec *ReplicaSet, opts *PlanOptions, knownApp string) (*ReplicaSetPlan, error) {
+	st, err := c.readSetState(ctx, spec, knownApp)
 	if err != nil {
 		return nil, err
 	}
@@ -226,10 +264,24 @@ func (c *Client) PlanReplicaSet(ctx context.Context, spec *ReplicaSet, opts *Pla
 	if err != nil {
 		return nil, err
 	}
-	if p.Onchain != nil && len(p.Onchain.TargetDevices) > 0 && opts != nil && (opts.Chain != nil || opts.RPC != nil) {
+	var prune []string
+	if opts != nil && opts.PruneDevices {
+		p.PruneDevices = true
+		if p.Onchain != nil {
+			var warn string
+			if prune, warn = pruneCandidates(st, p); warn != "" {
+				p.Warnings = append(p.Warnings, warn)
+			}
+			p.Onchain.RemoveDevices = append([]string{}, prune...)
+		}
+	}
+	if p.Onchain != nil && len(p.Onchain.TargetDevices)+len(prune) > 0 && opts != nil && (opts.Chain != nil || opts.RPC != nil) {
 		req, err := p.Onchain.prerequisite()
 		if err != nil {
 			return nil, fmt.Errorf("phala: replica set: on-chain work: %w", err)
+		}
+		for _, d := range prune {
+			req.DeviceIDs = append(req.DeviceIDs, common.HexToHash(d))
 		}
 		var oo []onchain.Option
 		if opts.RPC != nil {
@@ -241,22 +293,125 @@ func (c *Client) PlanReplicaSet(ctx context.Context, spec *ReplicaSet, opts *Pla
 		}
 		st.chain = cs
 		applyChainStatus(p.Onchain, cs)
+		p.Onchain.RemoveDevices = []string{}
+		for _, d := range prune {
+			if cs.DevicesListed[common.HexToHash(d)] {
+				p.Onchain.RemoveDevices = append(p.Onchain.RemoveDevices, d)
+			}
+		}
 	}
-	p.Fingerprint = fingerprint(st, p)
+	p.Fingerprint = fingerprint(st, p, prune)
 	return p, nil
 }
 
-// readSetState reads the source, the app's instances and the nodes.
-func (c *Client) readSetState(ctx context.Context, spec *ReplicaSet) (*setState, error) {
+// pruneCandidates returns the devices (0x + 64 hex, in listing order) of the
+// listed nodes on which no instance of the app runs once p is applied: every
+// instance of the app that is not on its way out and not removed by p (any
+// compose hash, protected or stopped ones included) keeps its node's device,
+// and so does every create. When an instance that stays, or a create, is on
+// a node whose device is unknown, nothing is pruned (that node might be one
+// of the others under another id) and the reason is returned.
+func pruneCandidates(st *setState, p *ReplicaSetPlan) ([]string, string) {
+	removed := map[string]bool{}
+	for _, r := range p.Removals {
+		removed[r.VMUUID] = true
+	}
+	hosting := map[common.Hash]bool{}
+	for _, cvm := range st.list {
+		in := cvm.Instance()
+		if goneStatus(in.Status) || removed[in.VMUUID] {
+			continue
+		}
+		if app, ok := appHex(strings.TrimSpace(in.AppID)); ok && app != st.app {
+			continue // not an instance of this app (see computePlan)
+		}
+		devs := instanceDevices(st, cvm)
+		if len(devs) == 0 {
+			return nil, fmt.Sprintf("no device pruned: the device of node %s, where %s stays, is unknown", nodeLabel(in.NodeName, in.NodeID, ""), in.VMUUID)
+		}
+		for _, d := range devs {
+			hosting[d] = true
+		}
+	}
+	for _, cr := range p.Creates {
+		h, err := onchain.ParseHash32(cr.DeviceID)
+		if err != nil {
+			return nil, fmt.Sprintf("no device pruned: the device of node %s, which gets a replica, is unknown", nodeLabel(cr.NodeName, cr.NodeID, cr.Region))
+		}
+		hosting[h] = true
+	}
+	var out []string
+	seen := map[common.Hash]bool{}
+	for _, n := range st.nodes.Nodes {
+		h, err := onchain.ParseHash32(n.DeviceID)
+		if err != nil || hosting[h] || seen[h] {
+			continue
+		}
+		seen[h] = true
+		out = append(out, h.Hex())
+	}
+	return out, ""
+}
+
+// instanceDevices returns the devices the listing and the CVM name for the
+// instance's node (both, when they differ).
+func instanceDevices(st *setState, cvm *CVM) []common.Hash {
+	var out []common.Hash
+	if cvm.NodeInfo != nil {
+		if h, err := onchain.ParseHash32(cvm.NodeInfo.DeviceID); err == nil {
+			out = append(out, h)
+		}
+	}
+	if n := st.nodes.ByID(cvm.Instance().NodeID); n != nil {
+		if h, err := onchain.ParseHash32(n.DeviceID); err == nil && (len(out) == 0 || out[0] != h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// readSetState reads the source, the app's instances and the nodes. The
+// nodes are read concurrently with the rest; with knownApp (the app a plan
+// was made for), a vm_uuid or name source is resolved concurrently with the
+// listing of that app's instances too, so a re-plan is one round trip.
+func (c *Client) readSetState(ctx context.Context, spec *ReplicaSet, knownApp string) (*setState, error) {
 	src, err := parseSource(spec.Source)
 	if err != nil {
 		return nil, &SpecError{Field: "source", Value: oneLine(spec.Source, 80), Reason: "not a vm_uuid, app id or CVM name", Err: err}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		nodes    *NodeList
+		nodesErr error
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		nodes, nodesErr = c.ListNodes(ctx)
+	}()
+	st, err := c.readSetInstances(ctx, spec, src, knownApp)
+	if err != nil {
+		cancel()
+		<-done
+		return nil, err
+	}
+	<-done
+	if nodesErr != nil {
+		return nil, nodesErr
+	}
+	st.nodes = nodes
+	return st, nil
+}
+
+// readSetInstances reads the source and the app's instances.
+func (c *Client) readSetInstances(ctx context.Context, spec *ReplicaSet, src sourceRef, knownApp string) (*setState, error) {
 	want := ""
 	if spec.ComposeHash != "" {
 		want, _ = normComposeHash("compose_hash", spec.ComposeHash)
 	}
 	st := &setState{}
+	var err error
 	if src.kind == sourceApp {
 		st.app = src.app
 		if st.list, err = c.listAppCVMs(ctx, st.app); err != nil {
@@ -267,7 +422,22 @@ func (c *Client) readSetState(ctx context.Context, spec *ReplicaSet) (*setState,
 			return nil, err
 		}
 	} else {
-		if st.source, err = c.resolveSource(ctx, src, ""); err != nil {
+		var (
+			list    []*CVM
+			listErr error
+			done    = make(chan struct{})
+		)
+		if knownApp != "" {
+			go func() {
+				defer close(done)
+				list, listErr = c.listAppCVMs(ctx, knownApp)
+			}()
+		} else {
+			close(done)
+		}
+		st.source, err = c.resolveSource(ctx, src, "")
+		<-done
+		if err != nil {
 			return nil, err
 		}
 		app, ok := appHex(strings.TrimSpace(st.source.AppID))
@@ -279,7 +449,12 @@ func (c *Client) readSetState(ctx context.Context, spec *ReplicaSet) (*setState,
 			return nil, specErr("compose_hash", spec.ComposeHash,
 				"two compose hashes: the source instance runs %s; name the app as source to pick a configuration", oneLine(st.source.ComposeHash, 80))
 		}
-		if st.list, err = c.listAppCVMs(ctx, st.app); err != nil {
+		if knownApp == app {
+			st.list, err = list, listErr
+		} else {
+			st.list, err = c.listAppCVMs(ctx, st.app) // the source moved to another app: its instances
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -289,9 +464,6 @@ func (c *Client) readSetState(ctx context.Context, spec *ReplicaSet) (*setState,
 		}
 	}
 	st.hash = want
-	if st.nodes, err = c.ListNodes(ctx); err != nil {
-		return nil, err
-	}
 	return st, nil
 }
 
@@ -429,8 +601,17 @@ func computePlan(spec *ReplicaSet, st *setState) (*ReplicaSetPlan, error) {
 		if _, ok := canonicalUUID(in.VMUUID); !ok {
 			continue
 		}
+		app, appOK := appHex(strings.TrimSpace(in.AppID))
+		if appOK && app != st.app {
+			// The app's listing named another app: never counted, never removed.
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s is listed for app_%s but belongs to app_%s: left alone", in.VMUUID, st.app, app))
+			continue
+		}
 		si := SetInstance{VMUUID: in.VMUUID, Name: in.Name, Status: in.Status, NodeID: in.NodeID, NodeName: in.NodeName,
-			Protected: protected[in.VMUUID], order: idx}
+			Protected: protected[in.VMUUID], order: idx, ofApp: appOK}
+		if devs := instanceDevices(st, cvm); len(devs) > 0 {
+			si.DeviceID = devs[0].Hex()
+		}
 		if n := st.nodes.ByID(in.NodeID); n != nil {
 			si.Region = n.Region
 			if si.NodeName == "" {
@@ -591,7 +772,7 @@ func computePlan(spec *ReplicaSet, st *setState) (*ReplicaSetPlan, error) {
 
 func applyChainStatus(w *OnchainWork, cs *onchain.SetStatus) {
 	w.Known, w.Block = true, cs.Block
-	w.ComposeHashMissing = !cs.ComposeHashAllowed
+	w.ComposeHashMissing = w.ComposeHashMissing && !cs.ComposeHashAllowed // only creates need it
 	w.MissingDevices = []string{}
 	for _, d := range w.TargetDevices {
 		if !cs.DeviceAllowed(common.HexToHash(d)) {
@@ -604,7 +785,10 @@ func applyChainStatus(w *OnchainWork, cs *onchain.SetStatus) {
 // compose hash (vm_uuid, node, whether live), the nodes (id, name, region,
 // device, whether they have room) and the on-chain state read. Progress of a
 // replica (creating → running) and capacity numbers do not change it.
-func fingerprint(st *setState, p *ReplicaSetPlan) string {
+//
+// With device pruning, the prune candidates and their on-chain listing count
+// too, so a plan made without pruning is stale for an apply that prunes.
+func fingerprint(st *setState, p *ReplicaSetPlan, prune []string) string {
 	var lines []string
 	lines = append(lines, "app "+st.app, "hash "+st.hash, "source "+p.SourceVMUUID)
 	for _, c := range st.list {
@@ -629,6 +813,13 @@ func fingerprint(st *setState, p *ReplicaSetPlan) string {
 		lines = append(lines, fmt.Sprintf("chain %t %t", st.chain.ComposeHashAllowed, st.chain.AllowAnyDevice))
 		for _, d := range p.Onchain.TargetDevices {
 			lines = append(lines, fmt.Sprintf("device %s %t", d, st.chain.DeviceAllowed(common.HexToHash(d))))
+		}
+	}
+	if p.PruneDevices {
+		lines = append(lines, "prune")
+		for _, d := range prune {
+			listed := st.chain == nil || st.chain.DevicesListed[common.HexToHash(d)]
+			lines = append(lines, fmt.Sprintf("prune %s %t", d, listed))
 		}
 	}
 	sort.Strings(lines)

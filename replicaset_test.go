@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -411,5 +412,109 @@ func TestReplicaSetRegistrarOneConfirmationWait(t *testing.T) {
 	assert.Len(t, sb.Server.Replicas(), 3)
 	for _, o := range res.Creates {
 		assert.NoError(t, o.Err)
+	}
+}
+
+// Pruning after a scale-down: the devices of nodes that no longer host any
+// instance of the app leave the allow-list (one send with a Registrar, one
+// Safe batch without); never the device of a node that keeps an instance,
+// protected or of another compose hash, nor of a node whose removal failed.
+func TestReplicaSetPruneDevices(t *testing.T) {
+	for _, mode := range []string{"registrar", "safe"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := context.Background()
+			sb, err := sandbox.Start(ctx)
+			require.NoError(t, err)
+			t.Cleanup(sb.Close)
+			app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+			require.NoError(t, err)
+			nodes := map[string]phalatest.Node{"node-a": sb.NodeA, "node-b": sb.NodeB}
+			for _, name := range []string{"k1", "k2", "k3", "k4", "k5", "k6"} {
+				nodes[name] = sb.Server.AddNode(phalatest.Node{Name: name, Region: "k", Listed: true, OnchainKMS: true})
+			}
+			dev := func(name string) common.Hash { return common.HexToHash(nodes[name].DeviceID) }
+			d := onchain.NewDstackApp()
+			for _, name := range []string{"node-b", "k1", "k2", "k3", "k4", "k6"} { // k5 is never listed
+				tx, err := sb.Chain.Transact(ctx, sb.Chain.Transactor(1), app.Contract, d.PackAddDevice(dev(name)))
+				require.NoError(t, err)
+				_, err = sb.Chain.Mine(ctx, tx)
+				require.NoError(t, err)
+			}
+			add := func(node string, cvm phalatest.CVM) phalatest.CVM {
+				cvm.AppID, cvm.NodeID = app.App.ID, nodes[node].ID
+				return sb.Server.AddCVM(cvm)
+			}
+			add("node-b", phalatest.CVM{})
+			add("k1", phalatest.CVM{})
+			protected := add("k2", phalatest.CVM{})
+			add("k3", phalatest.CVM{Compose: &phalatest.Compose{DockerCompose: "services:\n  other:\n    image: busybox\n"}})
+			failing := add("k6", phalatest.CVM{})
+			c, err := sb.Client()
+			require.NoError(t, err)
+
+			spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "node-a", Count: 1}},
+				Protect: []string{protected.VMUUID}}
+			po := &phala.PlanOptions{Chain: sb.Chain.Client, PruneDevices: true}
+			plan, err := c.PlanReplicaSet(ctx, spec, po)
+			require.NoError(t, err)
+			require.Len(t, plan.Removals, 3, plan.String())
+			want := []string{dev("node-b").Hex(), dev("k1").Hex(), dev("k4").Hex(), dev("k6").Hex()}
+			assert.Equal(t, want, plan.Onchain.RemoveDevices,
+				"listed, hosting nothing afterwards; not node-a (kept), k2 (protected), k3 (other compose hash), k5 (not listed)")
+			assert.Contains(t, plan.String(), "removeDevice(")
+
+			// Without PruneDevices at apply, the reviewed plan is not what would run.
+			_, err = c.ApplyReplicaSet(ctx, plan, &phala.ApplyOptions{Plan: &phala.PlanOptions{Chain: sb.Chain.Client}})
+			require.ErrorIs(t, err, phala.ErrStalePlan)
+
+			sb.Server.FailNext(phalatest.Fault{Method: http.MethodDelete, PathPrefix: "/cvms/" + failing.VMUUID, Status: http.StatusInternalServerError})
+			opts := &phala.ApplyOptions{Plan: &phala.PlanOptions{Chain: sb.Chain.Client}, PruneDevices: true}
+			if mode == "registrar" {
+				reg, err := onchain.NewRegistrar(sb.Chain.Client, sb.Chain.Transactor(1), onchain.WithPollInterval(5e6))
+				require.NoError(t, err)
+				opts.Registrar = reg
+			}
+			res, err := c.ApplyReplicaSet(ctx, plan, opts)
+			var ae *phala.ApplyError
+			require.ErrorAs(t, err, &ae, "the failed removal is reported")
+			assert.Equal(t, 1, ae.Failed)
+			require.NotNil(t, res.Prune)
+			require.NoError(t, res.Prune.Err)
+			assert.Equal(t, want[:3], res.Prune.Devices)
+			assert.Equal(t, []string{dev("k6").Hex()}, res.Prune.Kept, "its instance may still run")
+			if mode == "registrar" {
+				require.NotNil(t, res.Prune.Registration)
+				assert.Len(t, res.Prune.Registration.Txs, 3, "one removeDevice per device, one send")
+			} else {
+				require.NotNil(t, res.Prune.SafeBatch)
+				require.Len(t, res.Prune.SafeBatch.Transactions, 3, "ONE batch")
+				_, err := sb.ExecuteBatch(ctx, 1, res.Prune.SafeBatch)
+				require.NoError(t, err)
+			}
+
+			all := []common.Hash{dev("node-a"), dev("node-b"), dev("k1"), dev("k2"), dev("k3"), dev("k4"), dev("k6")}
+			st, err := onchain.ReadSetStatus(ctx, sb.Chain.Client, app.Contract, common.Hash{}, all)
+			require.NoError(t, err)
+			for _, name := range []string{"node-a", "k2", "k3", "k6"} {
+				assert.True(t, st.DevicesListed[dev(name)], "%s still hosts an instance: kept", name)
+			}
+			for _, name := range []string{"node-b", "k1", "k4"} {
+				assert.False(t, st.DevicesListed[dev(name)], "%s hosts nothing: removed", name)
+			}
+
+			// The rerun removes k6's instance, then its device.
+			plan2, err := c.PlanReplicaSet(ctx, spec, po)
+			require.NoError(t, err)
+			assert.Equal(t, []string{dev("k6").Hex()}, plan2.Onchain.RemoveDevices)
+			res2, err := c.ApplyReplicaSet(ctx, plan2, opts)
+			require.NoError(t, err)
+			if mode == "safe" {
+				_, err := sb.ExecuteBatch(ctx, 1, res2.Prune.SafeBatch)
+				require.NoError(t, err)
+			}
+			plan3, err := c.PlanReplicaSet(ctx, spec, po)
+			require.NoError(t, err)
+			assert.True(t, plan3.Empty(), plan3.String())
+		})
 	}
 }
