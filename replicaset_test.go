@@ -282,29 +282,93 @@ func TestReplicaSetPartialFailureThenRerunConverges(t *testing.T) {
 	assert.Equal(t, map[string]int{"b1": 1, "b2": 1}, f.live(t))
 }
 
-// A create whose answer is lost is never resent; the rerun sees the replica and
-// creates only what is missing.
-func TestReplicaSetNoDuplicateUnderLostAnswers(t *testing.T) {
+// A create whose answer is lost, replaced by a gateway's 5xx after the API
+// acted, or cut mid-body is never resent; the rerun sees the replicas and
+// creates only what is missing, so no duplicate appears.
+func TestReplicaSetNoDuplicateUnderInjectedFaults(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault phalatest.Fault
+		want  any // the error type each faulted create reports
+	}{
+		{"answer lost", phalatest.Fault{DropAfterProcessing: true}, new(*phala.OutcomeUnknownError)},
+		{"proxy 503 after processing", phalatest.Fault{AfterProcessing: true, Status: http.StatusServiceUnavailable}, new(*phala.OutcomeUnknownError)},
+		{"proxy 502 after processing", phalatest.Fault{AfterProcessing: true, Status: http.StatusBadGateway}, new(*phala.OutcomeUnknownError)},
+		{"2xx body cut", phalatest.Fault{Truncate: true}, new(*phala.UnreadableCreatedError)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSetFixture(t)
+			spec := f.spec(phala.Placement{Node: "b1", Count: 3}, phala.Placement{Node: "a1", Count: 1})
+			plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+			require.NoError(t, err)
+			fault := tt.fault
+			fault.Method, fault.Count = http.MethodPost, 2
+			f.srv.FailNext(fault)
+			res, err := f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Concurrency: 1})
+			var ae *phala.ApplyError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, 2, ae.Failed)
+			failed := 0
+			for _, o := range res.Creates {
+				if o.Err != nil {
+					failed++
+					assert.ErrorAs(t, o.Err, tt.want)
+				}
+			}
+			assert.Equal(t, 2, failed)
+			posts := func() int {
+				n := 0
+				for _, r := range f.writes() {
+					if r.Method == http.MethodPost {
+						n++
+					}
+				}
+				return n
+			}
+			assert.Equal(t, 3, posts(), "each POST sent once")
+			assert.Equal(t, 3, f.live(t)["b1"], "the faulted creates did create")
+
+			plan2, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+			require.NoError(t, err)
+			assert.True(t, plan2.Empty(), "the rerun has nothing to create: %s", plan2)
+			_, err = f.c.ApplyReplicaSet(f.ctx, plan2, nil)
+			require.NoError(t, err)
+			assert.Equal(t, 3, posts(), "no POST on the rerun")
+			assert.Equal(t, map[string]int{"a1": 1, "b1": 3}, f.live(t))
+		})
+	}
+}
+
+// Removals trust the listing the apply's re-plan has just read: a DELETE
+// each, no GET of the CVM first; the state is read in one round of
+// concurrent GETs.
+func TestReplicaSetApplyRemovalsTrustTheListing(t *testing.T) {
 	f := newSetFixture(t)
-	spec := f.spec(phala.Placement{Node: "b1", Count: 3})
+	for i := 0; i < 3; i++ {
+		f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
+	}
+	spec := f.spec(phala.Placement{Node: "a1", Count: 1})
+	spec.Source = f.src.VMUUID
 	plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
 	require.NoError(t, err)
-	f.srv.FailNext(phalatest.Fault{Method: http.MethodPost, DropAfterProcessing: true, Count: 2})
-	_, err = f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Concurrency: 1})
-	var unknown *phala.OutcomeUnknownError
-	require.ErrorAs(t, err, &unknown)
-	posts := 0
-	for _, r := range f.writes() {
-		if r.Method == http.MethodPost {
-			posts++
-		}
-	}
-	assert.Equal(t, 3, posts, "each POST sent once")
-
-	plan2, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	require.Len(t, plan.Removals, 3)
+	f.srv.ResetRequests()
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan, nil)
 	require.NoError(t, err)
-	assert.Empty(t, plan2.Creates, "the lost answers created their replicas")
-	assert.Equal(t, 3, f.live(t)["b1"])
+	var got []string
+	for _, r := range f.srv.Requests() {
+		path := strings.ReplaceAll(r.Path, f.app.ID, "{app}")
+		if strings.HasPrefix(path, "/cvms/") && path != "/cvms/"+f.src.VMUUID {
+			path = "/cvms/{removed}"
+		}
+		got = append(got, r.Method+" "+path)
+	}
+	assert.ElementsMatch(t, []string{
+		"GET /cvms/" + f.src.VMUUID, "GET /apps/{app}/cvms", "GET /teepods/available",
+		"DELETE /cvms/{removed}", "DELETE /cvms/{removed}", "DELETE /cvms/{removed}",
+	}, got)
+	assert.Equal(t, map[string]int{"a1": 1}, f.live(t))
 }
 
 func TestDeleteCVM(t *testing.T) {
