@@ -79,6 +79,11 @@ type ReplicateRequest struct {
 	// on chain (EnsureRegistered) and commits. *onchain.Registrar implements it.
 	// Without one, Replicate returns the *ErrOnchainPrerequisite.
 	Registrar Registrar
+	// OnSource, when set, is called once with the source CVM if the workflow reads
+	// it (a name or app id source, Env, or a 465 check), so a caller can show its
+	// team or KMS without a request of its own. It is not called when the workflow
+	// had no need to read the source, and never concurrently.
+	OnSource func(*CVM)
 }
 
 // String describes the request without the values of Env.
@@ -205,6 +210,9 @@ func (c *Client) newReplication(ctx context.Context, src sourceRef, appArg strin
 		}
 		r.cvm = cvm
 		r.uuid, _ = canonicalUUID(cvm.VMUUID)
+		if req.OnSource != nil {
+			req.OnSource(cvm)
+		}
 	}
 	if r.nodeID, r.nodes, err = c.resolveNode(ctx, node); err != nil {
 		return nil, err
@@ -262,6 +270,9 @@ func (r *replication) sourceCVM(ctx context.Context) (*CVM, error) {
 		}
 	}
 	r.cvm = cvm
+	if r.req.OnSource != nil {
+		r.req.OnSource(cvm) // under r.mu: never concurrently
+	}
 	return cvm, nil
 }
 
