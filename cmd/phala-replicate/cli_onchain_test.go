@@ -225,9 +225,9 @@ func assertSafeBatch(t *testing.T, sb *sandbox, path, appID, composeHash string)
 // the multisig app) and returns the last transaction hash.
 func sendBatch(t *testing.T, sb *sandbox, path string) string {
 	t.Helper()
-	tx, err := approve(context.Background(), &strings.Builder{}, sb, path)
+	_, receipts, err := sb.demo.Approve(context.Background(), path)
 	require.NoError(t, err)
-	return tx.Hex()
+	return receipts[len(receipts)-1].TxHash.Hex()
 }
 
 func TestCLIMultisigFlow(t *testing.T) {

@@ -1,8 +1,9 @@
+//go:build demo
+
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,9 +16,12 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/phalaforge/phala-go/attest"
-	"github.com/phalaforge/phala-go/onchain"
+	"github.com/phalaforge/phala-go/cmd/phala-replicate/internal/demobox"
 	"github.com/phalaforge/phala-go/phalatest"
 )
+
+// demoBuilt reports whether this binary holds the emulator demo.
+const demoBuilt = true
 
 // demoPollInterval keeps the demo's waits short.
 const demoPollInterval = 100 * time.Millisecond
@@ -32,7 +36,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	fmt.Fprintln(w, "emulated Phala Cloud API (phalatest) and a simulated Ethereum chain (chain id 1337),")
 	fmt.Fprintln(w, "both running inside this process. No account, no network, no money.")
 
-	sb, err := newSandbox(ctx, demoTiming)
+	sb, err := demobox.New(ctx, demobox.DemoTiming())
 	if err != nil {
 		return err
 	}
@@ -45,19 +49,19 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Seeded:")
-	fmt.Fprintf(w, "  nodes      node-a (ID %d), node-b (ID %d)\n", sb.nodeA.ID, sb.nodeB.ID)
-	fmt.Fprintf(w, "  DstackKms  %s holds the KMS root key that signs env encryption keys\n", sb.kms.Hex())
-	fmt.Fprintf(w, "  app 1      %s, Cloud KMS: CVM %s on node-a\n", sb.cloudApp.Name, sb.cloudCVM.VMUUID)
-	fmt.Fprintf(w, "  app 2      %s, Onchain KMS: CVM %s on node-a;\n", sb.autoApp.Name, sb.autoCVM.VMUUID)
-	fmt.Fprintf(w, "             DstackApp 0x%s owned by the demo key (%s)\n", sb.autoApp.ID, sb.owner.Address.Hex())
-	fmt.Fprintf(w, "  app 3      %s, Onchain KMS: CVM %s on node-a;\n", sb.safeApp.Name, sb.safeCVM.VMUUID)
-	fmt.Fprintf(w, "             DstackApp 0x%s owned by %s, standing in for a Safe\n", sb.safeApp.ID, sb.approver.Address.Hex())
+	fmt.Fprintf(w, "  nodes      node-a (ID %d), node-b (ID %d)\n", sb.NodeA.ID, sb.NodeB.ID)
+	fmt.Fprintf(w, "  DstackKms  %s holds the KMS root key that signs env encryption keys\n", sb.KMS.Hex())
+	fmt.Fprintf(w, "  app 1      %s, Cloud KMS: CVM %s on node-a\n", sb.CloudApp.Name, sb.CloudCVM.VMUUID)
+	fmt.Fprintf(w, "  app 2      %s, Onchain KMS: CVM %s on node-a;\n", sb.AutoApp.Name, sb.AutoCVM.VMUUID)
+	fmt.Fprintf(w, "             DstackApp 0x%s owned by the demo key (%s)\n", sb.AutoApp.ID, sb.Owner.Address.Hex())
+	fmt.Fprintf(w, "  app 3      %s, Onchain KMS: CVM %s on node-a;\n", sb.SafeApp.Name, sb.SafeCVM.VMUUID)
+	fmt.Fprintf(w, "             DstackApp 0x%s owned by %s, standing in for a Safe\n", sb.SafeApp.ID, sb.Approver.Address.Hex())
 	fmt.Fprintln(w, "  Both DstackApps allow node-a's device only: a replica on node-b needs approval.")
 
 	sh := func(extraEnv map[string]string, shown string, args ...string) error {
 		fmt.Fprintf(w, "\n$ %sphala-replicate %s\n", shown, strings.Join(quoteAll(args), " "))
-		code := runWith(ctx, args, stdout, stderr, sb.env(extraEnv), settings{pollInterval: demoPollInterval,
-			attest: []attest.Option{attest.WithTrustedRoots(sb.srv.AttestationRoots())}})
+		code := runWith(ctx, args, stdout, stderr, demoEnv(sb, extraEnv), settings{pollInterval: demoPollInterval,
+			attest: []attest.Option{attest.WithTrustedRoots(sb.Srv.AttestationRoots())}})
 		if code != exitOK {
 			return fmt.Errorf("phala-replicate %s exited with code %d", args[0], code)
 		}
@@ -70,10 +74,10 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	if err := os.WriteFile(envFile, []byte("# values for the replica only\nGREETING=\"hello from the replica\"\nexport LOG_LEVEL=debug # inline comments are fine\n"), 0o600); err != nil {
 		return err
 	}
-	if err := sh(nil, "", sb.cloudCVM.VMUUID, "--node-id", "node-b", "--env-file", envFile, "--wait", "--verify"); err != nil {
+	if err := sh(nil, "", sb.CloudCVM.VMUUID, "--node-id", "node-b", "--env-file", envFile, "--wait", "--verify"); err != nil {
 		return err
 	}
-	if err := showEnv(w, sb.srv); err != nil {
+	if err := showEnv(w, sb.Srv); err != nil {
 		return err
 	}
 
@@ -85,11 +89,11 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	if err := os.WriteFile(envFile2, []byte("LOG_LEVEL=warn\n"), 0o600); err != nil {
 		return err
 	}
-	if err := sh(map[string]string{envPrivateKey: keyHex(sb.owner)}, "PRIVATE_KEY=<demo owner key> ",
-		sb.autoCVM.VMUUID, "--node-id", "node-b", "-e", envFile2, "--rpc-url", sb.chain.URL(), "--wait", "--verify"); err != nil {
+	if err := sh(map[string]string{envPrivateKey: demobox.KeyHex(sb.Owner)}, "PRIVATE_KEY=<demo owner key> ",
+		sb.AutoCVM.VMUUID, "--node-id", "node-b", "-e", envFile2, "--rpc-url", sb.Chain.URL(), "--wait", "--verify"); err != nil {
 		return err
 	}
-	if err := showEnv(w, sb.srv); err != nil {
+	if err := showEnv(w, sb.Srv); err != nil {
 		return err
 	}
 
@@ -97,7 +101,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 	section(w, "3. Onchain KMS owned by a multisig: prepare, approve from the Safe, commit")
 	safeFile := filepath.Join(dir, "safe-batch.json")
 	prepared := filepath.Join(dir, "prepared.json")
-	if err := sh(nil, "", sb.safeCVM.VMUUID, "--node-id", "node-b", "--prepare-only", "--safe-file", safeFile, "--prepared-file", prepared); err != nil {
+	if err := sh(nil, "", sb.SafeCVM.VMUUID, "--node-id", "node-b", "--prepare-only", "--safe-file", safeFile, "--prepared-file", prepared); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nThe owners review %s and execute it; here the approver account sends its calls:\n", filepath.Base(safeFile))
@@ -114,7 +118,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(w, "\nDone: %d replicas created in %.1fs.\n", len(sb.srv.Replicas()), time.Since(start).Seconds())
+	fmt.Fprintf(w, "\nDone: %d replicas created in %.1fs.\n", len(sb.Srv.Replicas()), time.Since(start).Seconds())
 	fmt.Fprintln(w, "Against Phala Cloud, set PHALA_CLOUD_API_KEY and run the same commands with your own CVM;")
 	fmt.Fprintln(w, "'phala-replicate --help' lists every flag.")
 	return nil
@@ -122,18 +126,18 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 
 // demoReplicaSet declares the Cloud KMS app's replicas over two regions,
 // plans and applies the set, then scales it down.
-func demoReplicaSet(w io.Writer, sb *sandbox, dir string, sh func(map[string]string, string, ...string) error) error {
+func demoReplicaSet(w io.Writer, sb *demobox.Sandbox, dir string, sh func(map[string]string, string, ...string) error) error {
 	section(w, "4. Replica sets: declare where replicas run, plan, apply, scale down")
-	nodeC := sb.srv.AddNode(phalatest.Node{Name: "node-c", Region: "us-west", Listed: true, OnchainKMS: true})
+	nodeC := sb.Srv.AddNode(phalatest.Node{Name: "node-c", Region: "us-west", Listed: true, OnchainKMS: true})
 	fmt.Fprintf(w, "A third node joins: node-c (ID %d) in us-west, next to node-a; node-b is in eu-central.\n", nodeC.ID)
 	setFile := filepath.Join(dir, "web-set.json")
 	write := func(doc string) error {
 		fmt.Fprintf(w, "\n%s:\n%s\n", filepath.Base(setFile), doc)
 		return os.WriteFile(setFile, []byte(doc+"\n"), 0o600)
 	}
-	spread := `{"source": "` + sb.cloudCVM.VMUUID + `",
+	spread := `{"source": "` + sb.CloudCVM.VMUUID + `",
  "placements": [{"region": "us-west", "count": 3}, {"region": "eu-central", "count": 2}],
- "protect": ["` + sb.cloudCVM.VMUUID + `"]}`
+ "protect": ["` + sb.CloudCVM.VMUUID + `"]}`
 	if err := write(spread); err != nil {
 		return err
 	}
@@ -188,16 +192,8 @@ func showEnv(w io.Writer, srv *phalatest.Server) error {
 
 // approve sends the calls of a Safe batch file from the approver account
 // and returns the hash of the last transaction (the compose-hash one).
-func approve(ctx context.Context, w io.Writer, sb *sandbox, path string) (common.Hash, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return common.Hash{}, err
-	}
-	var batch onchain.SafeBatch
-	if err := json.Unmarshal(b, &batch); err != nil {
-		return common.Hash{}, fmt.Errorf("reading the Safe batch: %w", err)
-	}
-	receipts, err := sb.box.ExecuteBatch(ctx, 1, &batch)
+func approve(ctx context.Context, w io.Writer, sb *demobox.Sandbox, path string) (common.Hash, error) {
+	batch, receipts, err := sb.Approve(ctx, path)
 	if err != nil {
 		return common.Hash{}, err
 	}
@@ -208,13 +204,6 @@ func approve(ctx context.Context, w io.Writer, sb *sandbox, path string) (common
 	return receipts[len(receipts)-1].TxHash, nil
 }
 
-func firstValue(m map[string]string) string {
-	for _, v := range m {
-		return v
-	}
-	return ""
-}
-
 func blockOf(r *types.Receipt) uint64 {
 	if r.BlockNumber == nil {
 		return 0
@@ -222,9 +211,15 @@ func blockOf(r *types.Receipt) uint64 {
 	return r.BlockNumber.Uint64()
 }
 
-func shortHex(s string) string {
-	if len(s) <= 14 {
-		return s
+// demoEnv is the environment a command run against the sandbox sees.
+func demoEnv(sb *demobox.Sandbox, extra map[string]string) func(string) string {
+	m := map[string]string{
+		envAPIPrefix: sb.Srv.URL(),
+		envAPIKey:    sb.Srv.APIKey(),
+		envCloudURL:  strings.TrimSuffix(sb.Srv.URL(), phalatest.APIPrefix),
 	}
-	return s[:10] + "…" + s[len(s)-4:]
+	for k, v := range extra {
+		m[k] = v
+	}
+	return func(k string) string { return m[k] }
 }

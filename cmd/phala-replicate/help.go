@@ -12,7 +12,8 @@ Usage:
   phala-replicate apply -f set.json [flags]        converge to the replica set (see "Replica sets")
   phala-replicate apply --commit --prepared-file F --transaction-hash HASH
                                                    commit a replica set approved by a multisig
-  phala-replicate demo                             run every workflow against an emulator
+  phala-replicate demo                             run every workflow against an emulator (a build
+                                                   with -tags demo only: go run -tags demo ./cmd/phala-replicate demo)
   phala-replicate demo <cvm-id> [flags]            with PHALA_CLOUD_API_KEY set: replicate on Phala Cloud and wait
   phala-replicate version
 
@@ -100,6 +101,9 @@ Replica sets (plan, apply):
                            "already-registered"): commit every prepared replica; a rerun
                            resumes where an interrupted commit stopped
   --wait                   wait until every new replica runs
+  --verify                 with --wait: verify each new replica's attestation against
+                           the set's app id and compose hash before removing anything;
+                           takes --collateral, --pccs, --at, --attestation-roots
   --concurrency N          creates and removals in flight (default 4)
   --rpc-url, --kms-root, --kms-contract, --poll-interval, --api-key: as above.
   With --json, every outcome (failures included) is one JSON document on stdout,

@@ -12,13 +12,17 @@
 //	phala-replicate plan -f set.json
 //	phala-replicate apply -f set.json [--auto-approve] [--wait]
 //	phala-replicate apply --commit --prepared-file set.prepared.json --transaction-hash 0x…
-//	phala-replicate demo
 //
 // Run "phala-replicate --help" for every flag, the environment variables
-// and the exit codes. "phala-replicate demo" runs every workflow against an
-// in-process emulator of Phala Cloud and a simulated chain: no account is
-// needed. With PHALA_CLOUD_API_KEY set, "phala-replicate demo <cvm-id>"
-// replicates that CVM on Phala Cloud instead and waits until it runs.
+// and the exit codes. With PHALA_CLOUD_API_KEY set, "phala-replicate demo
+// <cvm-id>" replicates that CVM on Phala Cloud and waits until it runs.
+//
+// Without a key, "demo" runs every workflow against an in-process emulator
+// of Phala Cloud and a simulated chain: no account is needed. That demo links
+// go-ethereum's simulated backend, so it is only in a build with the demo
+// tag; the installed command does not carry it:
+//
+//	go run -tags demo ./cmd/phala-replicate demo
 package main
 
 import (
@@ -42,6 +46,10 @@ func main() {
 	stop()
 	os.Exit(code)
 }
+
+// demoCommand is how to run the emulator demo, which a build without the
+// demo tag does not hold.
+const demoCommand = "go run -tags demo github.com/phalaforge/phala-go/cmd/phala-replicate@latest demo"
 
 // run runs the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {

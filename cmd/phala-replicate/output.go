@@ -280,3 +280,19 @@ func withSuccess(v any, success bool) (json.RawMessage, error) {
 	}
 	return append(out, '}'), nil
 }
+
+// firstValue is a value of m (of a one-entry map, its only value).
+func firstValue(m map[string]string) string {
+	for _, v := range m {
+		return v
+	}
+	return ""
+}
+
+// shortHex shortens a long hex string to its first 10 and last 4 characters.
+func shortHex(s string) string {
+	if len(s) <= 14 {
+		return s
+	}
+	return s[:10] + "…" + s[len(s)-4:]
+}

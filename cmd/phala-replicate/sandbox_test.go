@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -81,15 +80,4 @@ func TestSandboxSeedsThreeKindsOfApp(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, sb.srv.KMSRootPublicKey(), root)
 	assert.NotEmpty(t, sb.chain.URL())
-}
-
-// TestRunDemoInProcess runs the demo inside the test process, so that the
-// race detector sees the command, the emulator and the chain together.
-func TestRunDemoInProcess(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	require.NoError(t, runDemo(ctx, &stdout, &stderr), "stderr:\n%s", stderr.String())
-	assert.Contains(t, stdout.String(), "Done: 3 replicas created in ")
-	assert.Contains(t, stderr.String(), "→ addComposeHash sent: tx ")
 }
