@@ -2,6 +2,7 @@ package phalatest_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -39,5 +40,53 @@ func BenchmarkReplicate(b *testing.B) {
 		if resp.StatusCode != http.StatusOK {
 			b.Fatalf("status %d", resp.StatusCode)
 		}
+	}
+}
+
+// BenchmarkStoredCVMs measures the requests of a replication (the source by
+// name, the app's instances, the nodes, the POST) with 100 and with 10000
+// CVMs stored: the server indexes what it looks up, so the cost per request
+// does not grow with the number of CVMs it holds.
+func BenchmarkStoredCVMs(b *testing.B) {
+	for _, stored := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("cvms=%d", stored), func(b *testing.B) {
+			srv := phalatest.NewServer()
+			defer srv.Close()
+			srv.SetCredit("", 1e12)
+			srv.AddNode(phalatest.Node{VCPU: 1 << 30, MemoryMB: 1 << 40, Slots: 1 << 30})
+			filler := srv.AddApp(phalatest.App{KMS: phalatest.KMSCloud})
+			for i := 0; i < stored-4; i++ {
+				srv.AddCVM(phalatest.CVM{AppID: filler.ID})
+			}
+			// The replicas join the source's app; another app is listed, so the
+			// listing does not grow with b.N.
+			listed := srv.AddApp(phalatest.App{KMS: phalatest.KMSCloud})
+			for i := 0; i < 3; i++ {
+				srv.AddCVM(phalatest.CVM{AppID: listed.ID})
+			}
+			app := srv.AddApp(phalatest.App{KMS: phalatest.KMSCloud})
+			src := srv.AddCVM(phalatest.CVM{AppID: app.ID, Name: "bench-source"})
+			send := func(method, path string) {
+				req, _ := http.NewRequest(method, srv.URL()+path, nil)
+				req.Header.Set("X-API-Key", srv.APIKey())
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("%s %s: status %d", method, path, resp.StatusCode)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				send(http.MethodGet, "/cvms/bench-source")
+				send(http.MethodGet, "/apps/"+listed.ID+"/cvms")
+				send(http.MethodGet, "/teepods/available")
+				send(http.MethodPost, "/cvms/"+src.VMUUID+"/replicas")
+			}
+		})
 	}
 }

@@ -19,6 +19,7 @@ func (s *Server) deleteCVM(req *apiRequest) (int, any, error) {
 	}
 	s.cvms = slices.DeleteFunc(s.cvms, func(x *cvm) bool { return x == c })
 	delete(s.cvmByUUID, c.uuid)
+	s.cvmIdx.remove(c)
 	s.deleted = append(s.deleted, s.snapshotLocked(c))
 	s.log.Info("phalatest: CVM deleted", "vm_uuid", c.uuid, "node_id", c.node.ID)
 	return http.StatusNoContent, nil, nil

@@ -3,6 +3,7 @@ package phalatest
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -25,48 +26,31 @@ func (s *Server) resolveLocked(id string) ([]*cvm, resolveKind) {
 			return []*cvm{c}, matchCVM
 		}
 	}
-	for _, c := range s.cvms {
-		if c.hashedID == id {
-			return []*cvm{c}, matchCVM
-		}
+	if c, ok := s.cvmIdx.byHashedID[id]; ok {
+		return []*cvm{c}, matchCVM
 	}
 	if appID, ok := normAppID(id); ok {
 		if a, ok := s.appByID[appID]; ok {
 			return s.appCVMsLocked(a), matchApp
 		}
-		for _, c := range s.cvms {
-			if c.instanceID == appID {
-				return []*cvm{c}, matchCVM
-			}
+		if c, ok := s.cvmIdx.byInstance[appID]; ok {
+			return []*cvm{c}, matchCVM
 		}
 	}
 	if n, err := strconv.Atoi(id); err == nil && strconv.Itoa(n) == id {
-		for _, c := range s.cvms {
-			if c.numID == n {
-				return []*cvm{c}, matchCVM
-			}
+		if c, ok := s.cvmIdx.byNumID[n]; ok {
+			return []*cvm{c}, matchCVM
 		}
 	}
-	var named []*cvm
-	for _, c := range s.cvms {
-		if c.name == id {
-			named = append(named, c)
-		}
-	}
-	if len(named) > 0 {
-		return named, matchName
+	if named := s.cvmIdx.byName[id]; len(named) > 0 {
+		return slices.Clone(named), matchName
 	}
 	return nil, matchNone
 }
 
+// appCVMsLocked returns the app's CVMs in the order they were added.
 func (s *Server) appCVMsLocked(a *app) []*cvm {
-	var out []*cvm
-	for _, c := range s.cvms {
-		if c.app == a {
-			out = append(out, c)
-		}
-	}
-	return out
+	return slices.Clone(s.cvmIdx.byApp[a])
 }
 
 // lookupCVMLocked resolves id to exactly one CVM of the request's
@@ -157,9 +141,13 @@ func (s *Server) getAppCVMs(req *apiRequest) (int, any, error) {
 type usage struct{ vcpu, memoryMB, cvms int }
 
 func (s *Server) usageLocked(n *node) usage {
-	var u usage
-	for _, c := range s.cvms {
-		if c.node == n && isLive(s.statusLocked(c)) {
+	nu := s.cvmIdx.nodes[n]
+	if nu == nil {
+		return usage{}
+	}
+	u := nu.live
+	for _, c := range nu.failing {
+		if isLive(s.statusLocked(c)) {
 			u.vcpu += c.vcpu
 			u.memoryMB += c.memoryMB
 			u.cvms++

@@ -297,6 +297,7 @@ func (s *Server) AddCVM(c CVM) CVM {
 func (s *Server) addCVMLocked(c *cvm) {
 	s.cvms = append(s.cvms, c)
 	s.cvmByUUID[c.uuid] = c
+	s.cvmIdx.add(c)
 }
 
 func hashedCVMID(n int, uuid string) string {
@@ -314,7 +315,7 @@ func (s *Server) SetStatus(vmUUID, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.cvmByUUIDLocked("SetStatus", vmUUID)
-	c.fixedStatus = status
+	s.cvmIdx.setStatus(c, status)
 }
 
 // FailNextBoot makes the next replica created fail to boot: it goes through

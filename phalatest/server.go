@@ -60,6 +60,7 @@ type Server struct {
 	appByID    map[string]*app
 	cvms       []*cvm
 	cvmByUUID  map[string]*cvm
+	cvmIdx     cvmIndex // the CVMs by id, name, app and node (index.go)
 	nextCVM    int
 	tokens     map[string]*commitToken
 	faults     []*pendingFault
