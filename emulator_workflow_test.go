@@ -53,7 +53,7 @@ func TestEmulatorCloudKMSReplicateWithEnvAndWait(t *testing.T) {
 	assert.Equal(t, []string{"GET /cvms/web-main", "GET /teepods/available", "POST /cvms/" + src.VMUUID + "/replicas"}, requestLines(srv))
 
 	var seen []string
-	running, err := c.WaitForReplica(ctx, vm.VMUUID, &phala.WaitOptions{
+	running, err := c.WaitForReplica(ctx, vm.VMUUID, phala.WaitOptions{
 		PollInterval: time.Millisecond,
 		OnProgress:   func(cvm *phala.CVM) { seen = append(seen, cvm.Status); srv.Advance(time.Second) },
 	})

@@ -46,7 +46,7 @@ func ExampleClient_WaitForReplica() {
 	}
 	// Leave the options nil in real code: the polls start after 500 ms and
 	// back off to 5 s. Here each read moves the emulator's clock instead.
-	running, err := c.WaitForReplica(ctx, vm.VMUUID, &phala.WaitOptions{
+	running, err := c.WaitForReplica(ctx, vm.VMUUID, phala.WaitOptions{
 		PollInterval: time.Millisecond,
 		OnProgress: func(cvm *phala.CVM) {
 			fmt.Println("status:", cvm.Status)
@@ -83,7 +83,7 @@ func ExampleClient_WaitForReplicas() {
 	}
 
 	srv.Advance(time.Minute) // in real life: time passes
-	waited, err := c.WaitForReplicas(ctx, uuids, nil)
+	waited, err := c.WaitForReplicas(ctx, uuids, phala.WaitOptions{})
 	for i, w := range waited {
 		var failed *phala.ReplicaFailedError
 		switch {

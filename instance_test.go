@@ -37,7 +37,7 @@ func TestInstanceIsTheSameFromVMAndCVM(t *testing.T) {
 
 	got, err := c.GetCVM(ctx, vm.VMUUID)
 	require.NoError(t, err)
-	waited, err := c.WaitForReplica(ctx, vm.VMUUID, nil)
+	waited, err := c.WaitForReplica(ctx, vm.VMUUID, phala.WaitOptions{})
 	require.NoError(t, err)
 	list, err := c.ListReplicas(ctx, app.ID)
 	require.NoError(t, err)

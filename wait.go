@@ -46,8 +46,8 @@ func (e *ReplicaFailedError) Error() string {
 // Is reports whether target is ErrReplicaFailed.
 func (e *ReplicaFailedError) Is(target error) bool { return target == ErrReplicaFailed }
 
-// WaitOptions tunes WaitForReplica and WaitForReplicas. The zero value (or nil)
-// uses the defaults.
+// WaitOptions tunes WaitForReplica and WaitForReplicas. It is passed by value;
+// the zero value uses the defaults.
 type WaitOptions struct {
 	// PollInterval is the wait between the first and the second read of the CVM
 	// (0 = DefaultPollInterval); each later wait is 1.5 times the one before, up
@@ -142,12 +142,12 @@ func (p *poller) next(cur time.Duration) time.Duration {
 // The first read is at once, the next after opts.PollInterval (default 500 ms),
 // and the waits grow by half each time up to opts.MaxPollInterval (default 5 s).
 // To wait for several replicas at once, use [Client.WaitForReplicas].
-func (c *Client) WaitForReplica(ctx context.Context, vmUUID string, opts *WaitOptions) (*CVM, error) {
+func (c *Client) WaitForReplica(ctx context.Context, vmUUID string, opts WaitOptions) (*CVM, error) {
 	uuid, err := parseVMUUID("vmUUID", vmUUID)
 	if err != nil {
 		return nil, err
 	}
-	p, err := newPoller(opts)
+	p, err := newPoller(&opts)
 	if err != nil {
 		return nil, err
 	}
@@ -344,16 +344,16 @@ func (e *WaitError) Unwrap() error { return e.Err }
 //
 // The vm_uuids of a Scale are those of its results' VMs:
 //
-//	results, _ := c.Scale(ctx, source, 3, req, nil)
+//	results, _ := c.Scale(ctx, source, 3, req, phala.ScaleOptions{})
 //	var uuids []string
 //	for _, r := range results {
 //		if r.VM != nil {
 //			uuids = append(uuids, r.VM.VMUUID)
 //		}
 //	}
-//	waited, err := c.WaitForReplicas(ctx, uuids, nil)
-func (c *Client) WaitForReplicas(ctx context.Context, vmUUIDs []string, opts *WaitOptions) ([]WaitResult, error) {
-	p, err := newPoller(opts)
+//	waited, err := c.WaitForReplicas(ctx, uuids, phala.WaitOptions{})
+func (c *Client) WaitForReplicas(ctx context.Context, vmUUIDs []string, opts WaitOptions) ([]WaitResult, error) {
+	p, err := newPoller(&opts)
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func TestWaitForReplicas(t *testing.T) {
 	uuids = append(uuids, strings.ToUpper(unknown))
 
 	seen := map[string][]string{}
-	results, err := c.WaitForReplicas(ctx, uuids, &phala.WaitOptions{
+	results, err := c.WaitForReplicas(ctx, uuids, phala.WaitOptions{
 		PollInterval: time.Millisecond, MaxPollInterval: time.Millisecond,
 		OnProgress: func(cvm *phala.CVM) {
 			// Calls are serialised: no lock needed here. Every read moves the
@@ -103,7 +103,7 @@ func TestWaitForReplicasStopsWithTheContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reads := 0
-	results, err := c.WaitForReplicas(ctx, uuids, &phala.WaitOptions{
+	results, err := c.WaitForReplicas(ctx, uuids, phala.WaitOptions{
 		PollInterval: time.Millisecond,
 		OnProgress: func(*phala.CVM) {
 			if reads++; reads == len(uuids) {
@@ -135,14 +135,14 @@ func TestWaitForReplicasBadArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			results, err := c.WaitForReplicas(context.Background(), tt.uuids, nil)
+			results, err := c.WaitForReplicas(context.Background(), tt.uuids, phala.WaitOptions{})
 			assert.Nil(t, results)
 			var ia *phala.InvalidArgumentError
 			require.True(t, errors.As(err, &ia), "%v", err)
 			assert.Equal(t, tt.arg, ia.Arg)
 		})
 	}
-	results, err := c.WaitForReplicas(context.Background(), nil, nil)
+	results, err := c.WaitForReplicas(context.Background(), nil, phala.WaitOptions{})
 	require.NoError(t, err, "nothing to wait for")
 	assert.Empty(t, results)
 	assert.Empty(t, srv.Requests(), "nothing is sent")

@@ -38,7 +38,7 @@ func TestWaitForReplica(t *testing.T) {
 		c, mux, rec := setupRec(t)
 		statusSequence(t, mux, rec, "", "creating", "starting", "starting", "running")
 		var seen []string
-		cvm, err := c.WaitForReplica(context.Background(), strings.ToUpper(newUUID), &WaitOptions{
+		cvm, err := c.WaitForReplica(context.Background(), strings.ToUpper(newUUID), WaitOptions{
 			PollInterval: time.Millisecond,
 			OnProgress:   func(c *CVM) { seen = append(seen, c.Status) },
 		})
@@ -51,7 +51,7 @@ func TestWaitForReplica(t *testing.T) {
 		t.Parallel()
 		c, mux, rec := setupRec(t)
 		statusSequence(t, mux, rec, "decrypting the environment: wrong key", "starting", "error")
-		cvm, err := c.WaitForReplica(context.Background(), newUUID, &WaitOptions{PollInterval: time.Millisecond})
+		cvm, err := c.WaitForReplica(context.Background(), newUUID, WaitOptions{PollInterval: time.Millisecond})
 		assert.Nil(t, cvm)
 		require.ErrorIs(t, err, ErrReplicaFailed)
 		var failed *ReplicaFailedError
@@ -66,7 +66,7 @@ func TestWaitForReplica(t *testing.T) {
 		t.Parallel()
 		c, mux, rec := setupRec(t)
 		statusSequence(t, mux, rec, "", "exited")
-		_, err := c.WaitForReplica(context.Background(), newUUID, nil)
+		_, err := c.WaitForReplica(context.Background(), newUUID, WaitOptions{})
 		require.ErrorIs(t, err, ErrReplicaFailed)
 	})
 	t.Run("context ends the wait", func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestWaitForReplica(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := c.WaitForReplica(ctx, newUUID, &WaitOptions{PollInterval: time.Hour})
+		_, err := c.WaitForReplica(ctx, newUUID, WaitOptions{PollInterval: time.Hour})
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Less(t, time.Since(start), 5*time.Second)
 		assert.Contains(t, err.Error(), `"starting"`)
@@ -87,15 +87,15 @@ func TestWaitForReplica(t *testing.T) {
 		rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
 			apiError(w, http.StatusNotFound, "ERR-03-001", "CVM not found")
 		})
-		_, err := c.WaitForReplica(context.Background(), newUUID, nil)
+		_, err := c.WaitForReplica(context.Background(), newUUID, WaitOptions{})
 		require.ErrorIs(t, err, ErrCVMNotFound)
 	})
 	t.Run("bad arguments", func(t *testing.T) {
 		t.Parallel()
 		c, _, rec := setupRec(t)
-		_, err := c.WaitForReplica(context.Background(), "nope", nil)
+		_, err := c.WaitForReplica(context.Background(), "nope", WaitOptions{})
 		require.ErrorIs(t, err, ErrInvalidArgument)
-		_, err = c.WaitForReplica(context.Background(), newUUID, &WaitOptions{PollInterval: -1})
+		_, err = c.WaitForReplica(context.Background(), newUUID, WaitOptions{PollInterval: -1})
 		require.ErrorIs(t, err, ErrInvalidArgument)
 		assert.Empty(t, rec.lines())
 	})
@@ -164,7 +164,7 @@ func TestWaitPollSchedule(t *testing.T) {
 			var waits []time.Duration
 			opts := tt.opts
 			opts.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
-			cvm, err := c.WaitForReplica(context.Background(), newUUID, &opts)
+			cvm, err := c.WaitForReplica(context.Background(), newUUID, opts)
 			require.NoError(t, err)
 			assert.Equal(t, StatusRunning, cvm.Status)
 			assert.Equal(t, tt.waits, waits)
@@ -178,9 +178,9 @@ func TestWaitPollSchedule(t *testing.T) {
 			{MaxPollInterval: -1},
 			{PollInterval: time.Second, MaxPollInterval: time.Millisecond},
 		} {
-			_, err := c.WaitForReplica(context.Background(), newUUID, &opts)
+			_, err := c.WaitForReplica(context.Background(), newUUID, opts)
 			require.ErrorIs(t, err, ErrInvalidArgument, "%+v", opts)
-			_, err = c.WaitForReplicas(context.Background(), []string{newUUID}, &opts)
+			_, err = c.WaitForReplicas(context.Background(), []string{newUUID}, opts)
 			require.ErrorIs(t, err, ErrInvalidArgument, "%+v", opts)
 		}
 		assert.Empty(t, rec.lines())

@@ -45,7 +45,7 @@ func TestWaitVerifyPollsUntilTheAttestationIsServed(t *testing.T) {
 				writeJSON(w, 200, mustJSON(t, fixtureAttestation(t)))
 			}))
 			sleeps := 0
-			opts := &WaitOptions{
+			opts := WaitOptions{
 				Verify: &VerifyOptions{Attest: []attest.Option{attest.WithTime(attestFixtureTime)}},
 				sleep: func(ctx context.Context, d time.Duration) error {
 					sleeps++

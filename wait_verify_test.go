@@ -58,7 +58,7 @@ func TestWaitForReplicaVerifies(t *testing.T) {
 			vm, err := c.Replicate(ctx, src.VMUUID, phala.ReplicateRequest{})
 			require.NoError(t, err)
 			srv.SetAttestationFault(vm.VMUUID, tt.fault)
-			cvm, err := c.WaitForReplica(ctx, vm.VMUUID, &phala.WaitOptions{
+			cvm, err := c.WaitForReplica(ctx, vm.VMUUID, phala.WaitOptions{
 				PollInterval: time.Millisecond, MaxPollInterval: time.Millisecond,
 				OnProgress: func(*phala.CVM) { srv.Advance(500 * time.Millisecond) },
 				Verify:     trustEmulator(srv),
@@ -85,7 +85,7 @@ func TestWaitForReplicasVerifiesEachReplica(t *testing.T) {
 		srv.SetAttestationFault(vm.VMUUID, tt.fault)
 		uuids = append(uuids, vm.VMUUID)
 	}
-	results, err := c.WaitForReplicas(ctx, uuids, &phala.WaitOptions{
+	results, err := c.WaitForReplicas(ctx, uuids, phala.WaitOptions{
 		PollInterval: time.Millisecond, MaxPollInterval: time.Millisecond,
 		OnProgress: func(*phala.CVM) { srv.Advance(250 * time.Millisecond) },
 		Verify:     trustEmulator(srv),
@@ -150,7 +150,7 @@ func TestWaitVerifyDoesNotTrustTheTestRootByDefault(t *testing.T) {
 	srv, c, src := waitFixture(t)
 	vm, err := c.Replicate(ctx, src.VMUUID, phala.ReplicateRequest{})
 	require.NoError(t, err)
-	_, err = c.WaitForReplica(ctx, vm.VMUUID, &phala.WaitOptions{
+	_, err = c.WaitForReplica(ctx, vm.VMUUID, phala.WaitOptions{
 		PollInterval: time.Millisecond, MaxPollInterval: time.Millisecond,
 		OnProgress: func(*phala.CVM) { srv.Advance(500 * time.Millisecond) },
 		Verify:     &phala.VerifyOptions{},
@@ -167,9 +167,9 @@ func TestWaitVerifyRefusesBadOptionsWithoutRequest(t *testing.T) {
 		"bad compose hash": {ComposeHash: "abc"},
 		"CVM given":        {CVM: &phala.CVM{VMUUID: src.VMUUID}},
 	} {
-		_, err := c.WaitForReplica(context.Background(), src.VMUUID, &phala.WaitOptions{Verify: v})
+		_, err := c.WaitForReplica(context.Background(), src.VMUUID, phala.WaitOptions{Verify: v})
 		assert.ErrorIs(t, err, phala.ErrInvalidArgument, name)
-		_, err = c.WaitForReplicas(context.Background(), []string{src.VMUUID}, &phala.WaitOptions{Verify: v})
+		_, err = c.WaitForReplicas(context.Background(), []string{src.VMUUID}, phala.WaitOptions{Verify: v})
 		assert.ErrorIs(t, err, phala.ErrInvalidArgument, name)
 	}
 	assert.Empty(t, srv.Requests())

@@ -141,7 +141,7 @@ func FuzzWorkflowResponses(f *testing.F) {
 		check("CommitReplica", v != nil, err)
 		v, err = client().ReplicateAppInstance(ctx, appHexID, srcUUID, ReplicateRequest{Node: "3"})
 		check("ReplicateAppInstance", v != nil, err)
-		cvm, err := client().WaitForReplica(ctx, newUUID, &WaitOptions{PollInterval: time.Microsecond, OnProgress: func(c *CVM) {
+		cvm, err := client().WaitForReplica(ctx, newUUID, WaitOptions{PollInterval: time.Microsecond, OnProgress: func(c *CVM) {
 			require.NotNil(t, c, "OnProgress gets a CVM")
 		}})
 		check("WaitForReplica", cvm != nil, err)

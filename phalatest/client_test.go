@@ -33,7 +33,7 @@ func TestClient(t *testing.T) {
 	// server's time on by one second.
 	u := post(t, f.srv, replicasPath(f.cvm.VMUUID), map[string]any{}).obj(t)["vm_uuid"].(string)
 	var seen []string
-	cvm, err := c.WaitForReplica(ctx, u, &phala.WaitOptions{PollInterval: time.Millisecond, OnProgress: func(c *phala.CVM) {
+	cvm, err := c.WaitForReplica(ctx, u, phala.WaitOptions{PollInterval: time.Millisecond, OnProgress: func(c *phala.CVM) {
 		seen = append(seen, c.Status)
 		f.srv.Advance(time.Second)
 	}})
@@ -44,7 +44,7 @@ func TestClient(t *testing.T) {
 	// A boot failure surfaces as the client's typed error with the reason.
 	f.srv.FailNextBoot("image pull failed")
 	u = post(t, f.srv, replicasPath(f.cvm.VMUUID), map[string]any{}).obj(t)["vm_uuid"].(string)
-	_, err = c.WaitForReplica(ctx, u, &phala.WaitOptions{PollInterval: time.Millisecond, OnProgress: func(*phala.CVM) { f.srv.Advance(time.Second) }})
+	_, err = c.WaitForReplica(ctx, u, phala.WaitOptions{PollInterval: time.Millisecond, OnProgress: func(*phala.CVM) { f.srv.Advance(time.Second) }})
 	var failed *phala.ReplicaFailedError
 	require.True(t, errors.As(err, &failed), "%v", err)
 	assert.Equal(t, phalatest.StatusError, failed.Status)

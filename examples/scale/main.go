@@ -68,7 +68,7 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cvm, werr := cfg.client.WaitForReplica(ctx, r.VM.VMUUID, &phala.WaitOptions{PollInterval: cfg.pollInterval})
+			cvm, werr := cfg.client.WaitForReplica(ctx, r.VM.VMUUID, phala.WaitOptions{PollInterval: cfg.pollInterval})
 			mu.Lock()
 			defer mu.Unlock()
 			var failed *phala.ReplicaFailedError
