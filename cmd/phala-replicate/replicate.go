@@ -31,6 +31,7 @@ type command struct {
 	client   *phala.Client
 	reg      *lazyRegistrar
 	verified []*phala.Verification // --verify results, for the JSON output
+	source   *phala.CVM            // the source CVM, if the workflow read it (team and KMS lines)
 	attest   []attest.Option       // settings.attest
 }
 
@@ -210,7 +211,10 @@ func (c *command) request() (phala.ReplicateRequest, error) {
 	if err != nil {
 		return phala.ReplicateRequest{}, err
 	}
-	req := phala.ReplicateRequest{Node: c.o.nodeID, ComposeHash: c.o.composeHash, Env: env}
+	// The source CVM, when the workflow reads it anyway, gives the team and KMS
+	// lines of the text output: no request is sent for them.
+	req := phala.ReplicateRequest{Node: c.o.nodeID, ComposeHash: c.o.composeHash, Env: env,
+		OnSource: func(cvm *phala.CVM) { c.source = cvm }}
 	if c.reg != nil {
 		req.Registrar = c.reg
 	}
@@ -249,7 +253,7 @@ func (c *command) finish(ctx context.Context, vm *phala.VM) error {
 	if werr == nil && c.o.verify {
 		werr = c.verifyCreated(ctx, vm.VMUUID, cvm)
 	}
-	if err := c.printReplica(ctx, vm, cvm, werr == nil); err != nil {
+	if err := c.printReplica(vm, cvm, werr == nil); err != nil {
 		return err
 	}
 	return werr
@@ -281,8 +285,10 @@ func (c *command) wait(ctx context.Context, vm *phala.VM) (*phala.CVM, error) {
 
 // printReplica prints a created replica: the labels of the phala CLI, or
 // {"success": ok, ...replica} in --json mode. cvm, when known (after
-// --wait), gives the current status, the team and the KMS.
-func (c *command) printReplica(ctx context.Context, vm *phala.VM, cvm *phala.CVM, ok bool) error {
+// --wait), gives the current status, the team and the KMS; else the source
+// CVM gives the team and KMS if the workflow read it, and they print as "-"
+// if it did not. Text and --json send the same requests.
+func (c *command) printReplica(vm *phala.VM, cvm *phala.CVM, ok bool) error {
 	if cvm != nil && cvm.Status != "" {
 		vm.Status = cvm.Status
 	}
@@ -297,31 +303,9 @@ func (c *command) printReplica(ctx context.Context, vm *phala.VM, cvm *phala.CVM
 		return writeJSON(c.stdout, doc)
 	}
 	if cvm == nil {
-		cvm = c.lookupReplica(ctx, vm)
+		cvm = c.source
 	}
 	writeReplicaText(c.stdout, c.replicaView(vm, cvm))
-	return nil
-}
-
-// lookupReplica reads the new replica among its app's instances, for the
-// team and KMS lines of the text output (the replicate answer has
-// neither). It is best effort: nil if the read fails.
-func (c *command) lookupReplica(ctx context.Context, vm *phala.VM) *phala.CVM {
-	if vm.AppID == "" || vm.VMUUID == "" {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	list, err := c.client.ListReplicas(ctx, vm.AppID)
-	if err != nil {
-		return nil
-	}
-	want := normUUID(vm.VMUUID)
-	for _, cv := range list {
-		if cv != nil && normUUID(cv.VMUUID) == want {
-			return cv
-		}
-	}
 	return nil
 }
 
@@ -579,6 +563,7 @@ func (c *command) commitSource(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		c.source = cvm
 		return cvm.VMUUID, nil
 	}
 	list, err := c.client.ListReplicas(ctx, src)
@@ -589,6 +574,7 @@ func (c *command) commitSource(ctx context.Context) (string, error) {
 	for _, cv := range list {
 		if cv != nil && cv.VMUUID != "" && sameHex(cv.ComposeHash, c.o.composeHash) {
 			match = append(match, cv.VMUUID)
+			c.source = cv
 		}
 	}
 	switch len(match) {
@@ -652,7 +638,7 @@ func (c *command) scale(ctx context.Context) error {
 			}
 		}
 	}
-	if perr := c.printScale(ctx, results, cvms, err == nil && waitErr == nil); perr != nil {
+	if perr := c.printScale(results, cvms, err == nil && waitErr == nil); perr != nil {
 		return perr
 	}
 	if err != nil {
@@ -661,7 +647,7 @@ func (c *command) scale(ctx context.Context) error {
 	return waitErr
 }
 
-func (c *command) printScale(ctx context.Context, results []phala.ScaleResult, cvms []*phala.CVM, ok bool) error {
+func (c *command) printScale(results []phala.ScaleResult, cvms []*phala.CVM, ok bool) error {
 	created := 0
 	for _, r := range results {
 		if r.VM != nil {
@@ -677,6 +663,9 @@ func (c *command) printScale(ctx context.Context, results []phala.ScaleResult, c
 					r.VM.Status = cvms[i].Status
 				}
 				obj, err := withSuccess(vmObject(r.VM), r.Err == nil)
+				if err == nil {
+					obj, err = c.withReplicaVerification(obj, r.VM.VMUUID, r.Err)
+				}
 				if err != nil {
 					return err
 				}
@@ -708,7 +697,7 @@ func (c *command) printScale(ctx context.Context, results []phala.ScaleResult, c
 		if r.VM != nil {
 			cv := cvms[i]
 			if cv == nil {
-				cv = c.lookupReplica(ctx, r.VM)
+				cv = c.source
 			}
 			if cvms[i] != nil && cvms[i].Status != "" {
 				r.VM.Status = cvms[i].Status
