@@ -42,6 +42,7 @@ type setOptions struct {
 	file        string // -f / --file: the replica set spec
 	autoApprove bool   // --auto-approve
 	concurrency int    // --concurrency (0 = the library's default)
+	prune       bool   // --prune-devices
 }
 
 // parseSetArgs parses the arguments of "plan" or "apply" (after the verb).
@@ -68,6 +69,7 @@ func parseSetArgs(verb string, args []string, getenv func(string) string) (*setO
 	fs.Var(secretFlag{&o.apiKey}, "api-token", "")
 	fs.DurationVar(&o.pollInterval, "poll-interval", 0, "")
 	fs.IntVar(&so.concurrency, "concurrency", 0, "")
+	fs.BoolVar(&so.prune, "prune-devices", false, "")
 	if verb == "apply" {
 		fs.BoolVar(&o.wait, "wait", false, "")
 		fs.BoolVar(&so.autoApprove, "auto-approve", false, "")
@@ -305,6 +307,7 @@ type setDoc struct {
 	Registration *onchain.SetRegistration `json:"registration,omitempty"`
 	Creates      []phala.CreateOutcome    `json:"creates,omitempty"`
 	Removals     []phala.RemovalOutcome   `json:"removals,omitempty"`
+	Prune        *phala.PruneOutcome      `json:"prune,omitempty"`
 	Approval     *approvalDoc             `json:"approval,omitempty"`
 	Committed    []committedItem          `json:"committed,omitempty"`
 	Waited       []phala.WaitResult       `json:"waited,omitempty"`
@@ -422,16 +425,17 @@ func (sc *setCommand) showPlan(w io.Writer) {
 // the DstackApp contract already allows; the chain is known only from the
 // first plan.
 func (sc *setCommand) planSet(ctx context.Context) error {
-	p, err := sc.client.PlanReplicaSet(ctx, sc.spec, nil)
+	p, err := sc.client.PlanReplicaSet(ctx, sc.spec, &phala.PlanOptions{PruneDevices: sc.so.prune})
 	if err != nil {
 		return err
 	}
-	if w := p.Onchain; w != nil && len(p.Creates) > 0 {
+	if w := p.Onchain; w != nil && (len(p.Creates) > 0 || len(w.RemoveDevices) > 0) {
 		po, err := sc.dialAppChain(ctx, w.ChainID)
 		if err != nil {
 			return err
 		}
 		if po != nil {
+			po.PruneDevices = sc.so.prune
 			sc.planOpts = po
 			if p, err = sc.client.PlanReplicaSet(ctx, sc.spec, po); err != nil {
 				return err
@@ -496,18 +500,26 @@ func (sc *setCommand) apply(ctx context.Context, doc *setDoc) error {
 			return err
 		}
 	}
-	if len(sc.plan.Removals) > 0 && !sc.so.autoApprove {
-		if err := sc.confirm(len(sc.plan.Removals)); err != nil {
+	pruning := 0
+	if w := sc.plan.Onchain; w != nil {
+		pruning = len(w.RemoveDevices)
+	}
+	if pruning > 0 && sc.reg == nil && sc.o.safeFile == "" {
+		return &onchainError{fmt.Errorf("--prune-devices: %d device(s) to remove from DstackApp %s: pass --private-key or set %s to remove them, or pass --safe-file to write the Safe batch that does", pruning, sc.plan.Onchain.App, envPrivateKey)}
+	}
+	if len(sc.plan.Removals)+pruning > 0 && !sc.so.autoApprove {
+		if err := sc.confirm(len(sc.plan.Removals) + pruning); err != nil {
 			return err
 		}
 	}
 	opts := &phala.ApplyOptions{
-		Plan:        sc.planOpts,
-		Concurrency: sc.so.concurrency,
-		Env:         sc.spec.Env,
-		Prepare:     multisig,
-		SafeOptions: []onchain.Option{onchain.WithCreatedAt(sc.now())},
-		Wait:        &phala.WaitOptions{PollInterval: sc.o.pollInterval},
+		Plan:         sc.planOpts,
+		Concurrency:  sc.so.concurrency,
+		Env:          sc.spec.Env,
+		Prepare:      multisig,
+		PruneDevices: sc.so.prune,
+		SafeOptions:  []onchain.Option{onchain.WithCreatedAt(sc.now())},
+		Wait:         &phala.WaitOptions{PollInterval: sc.o.pollInterval},
 	}
 	if sc.reg != nil {
 		opts.Registrar = setRegistrar{sc.reg}
@@ -517,6 +529,13 @@ func (sc *setCommand) apply(ctx context.Context, doc *setDoc) error {
 		doc.Plan = res.Plan
 		doc.Registration = res.Registration
 		doc.Creates, doc.Removals = res.Creates, res.Removals
+		doc.Prune = res.Prune
+		if p := res.Prune; p != nil && p.SafeBatch != nil && res.Prepared == nil {
+			if werr := writeSafeBatch(sc.o.safeFile, p.SafeBatch); werr != nil {
+				return werr
+			}
+			sc.progressf("Safe batch to remove %d device(s): %s (ONE approval)\n", len(p.Devices), sc.o.safeFile)
+		}
 	}
 	if res != nil && res.Prepared != nil {
 		if werr := sc.writeApproval(res, doc); werr != nil {
@@ -556,7 +575,8 @@ func (sc *setCommand) applyFresh(ctx context.Context, opts *phala.ApplyOptions) 
 		res, err := sc.client.ApplyReplicaSet(ctx, plan, opts)
 		var stale *phala.StalePlanError
 		if !errors.As(err, &stale) || stale.Current == nil || attempt >= 2 ||
-			len(sc.plan.Removals) > 0 || len(stale.Current.Removals) > 0 || needsApproval(stale.Current) != needsApproval(sc.plan) {
+			len(sc.plan.Removals) > 0 || len(stale.Current.Removals) > 0 || needsApproval(stale.Current) != needsApproval(sc.plan) ||
+			(stale.Current.Onchain != nil && len(stale.Current.Onchain.RemoveDevices) > 0) {
 			return res, err
 		}
 		plan = stale.Current
@@ -705,6 +725,17 @@ func (sc *setCommand) reportApply(res *phala.ApplyResult) {
 		}
 	}
 	fmt.Fprintf(&sb, "%d of %d created, %d of %d removed.\n", created, len(res.Creates), removed, len(res.Removals))
+	if p := res.Prune; p != nil {
+		switch {
+		case p.Err != nil:
+			fmt.Fprintf(&sb, "  ✗ removing %d device(s) from the allow-list failed: %v\n", len(p.Devices), p.Err)
+		case p.Registration != nil:
+			fmt.Fprintf(&sb, "Removed %d device(s) from the allow-list: %d transaction(s), one confirmation wait.\n", len(p.Devices), len(p.Registration.Txs))
+		}
+		if len(p.Kept) > 0 {
+			fmt.Fprintf(&sb, "  · kept %d device(s) on the allow-list: a removal on their node did not succeed\n", len(p.Kept))
+		}
+	}
 	_, _ = io.WriteString(sc.stdoutOrErr(), sc.red.clean(sb.String()))
 }
 
@@ -716,7 +747,7 @@ func (sc *setCommand) waitAll(ctx context.Context, uuids []string) ([]phala.Wait
 	}
 	sc.progressf("Waiting for %d replica(s) to run…\n", len(uuids))
 	last := map[string]string{}
-	res, err := sc.client.WaitForReplicas(ctx, uuids, phala.WaitOptions{
+	res, err := sc.client.WaitForReplicas(ctx, uuids, &phala.WaitOptions{
 		PollInterval: sc.o.pollInterval,
 		OnProgress: func(cv *phala.CVM) {
 			if cv.Status != last[cv.VMUUID] {
@@ -794,4 +825,25 @@ func (s setRegistrar) EnsureRegisteredSet(ctx context.Context, req onchain.SetPr
 		return nil, err
 	}
 	return reg.EnsureRegisteredSet(ctx, req)
+}
+
+// RemoveDevices implements phala.DeviceRemover (apply --prune-devices).
+func (s setRegistrar) RemoveDevices(ctx context.Context, req onchain.DeviceRemoval) (*onchain.SetRegistration, error) {
+	reg, err := s.registrar(ctx, &onchain.ErrOnchainPrerequisite{KMSInfo: &onchain.KMSInfo{ChainID: req.ChainID}})
+	if err != nil {
+		return nil, err
+	}
+	return reg.RemoveDevices(ctx, req)
+}
+
+// writeSafeBatch writes a Safe Transaction Builder batch to path.
+func writeSafeBatch(path string, b *onchain.SafeBatch) error {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding the Safe batch: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing the Safe batch: %w", err)
+	}
+	return nil
 }
