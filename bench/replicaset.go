@@ -287,14 +287,11 @@ func setScale(ctx context.Context, out io.Writer, latency time.Duration) error {
 			}
 			rounds := (n + conc - 1) / conc
 			ideal := time.Duration(rounds) * latency
-			// The floor of the protocol apply follows: the re-plan's two
-			// sequential reads (list, nodes), then rounds of one POST per
-			// create, or of GET + DELETE per removal (the app check).
-			perRound := 1
-			if tc.to < tc.from {
-				perRound = 2
-			}
-			floor := time.Duration(2+rounds*perRound) * latency
+			// The floor of the protocol apply follows: the re-plan's reads
+			// (list and nodes, concurrent: one round trip), then rounds of
+			// one POST per create, or of one DELETE per removal (the app
+			// check is the listing just read).
+			floor := time.Duration(1+rounds) * latency
 			fmt.Fprintf(out, "| %d → %d | %d | %s | %s | %d | %s | %.1f× | %s | %.2f× |\n", tc.from, tc.to, conc, ms(planTime), ms(applyTime), reqs,
 				ms(ideal), float64(applyTime)/float64(ideal), ms(floor), float64(applyTime)/float64(floor))
 		}
