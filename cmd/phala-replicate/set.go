@@ -747,7 +747,7 @@ func (sc *setCommand) waitAll(ctx context.Context, uuids []string) ([]phala.Wait
 	}
 	sc.progressf("Waiting for %d replica(s) to run…\n", len(uuids))
 	last := map[string]string{}
-	res, err := sc.client.WaitForReplicas(ctx, uuids, &phala.WaitOptions{
+	res, err := sc.client.WaitForReplicas(ctx, uuids, phala.WaitOptions{
 		PollInterval: sc.o.pollInterval,
 		OnProgress: func(cv *phala.CVM) {
 			if cv.Status != last[cv.VMUUID] {
