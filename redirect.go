@@ -8,6 +8,10 @@ import (
 // maxRedirects matches net/http's default limit.
 const maxRedirects = 10
 
+// maxIdleConnsPerHost is how many idle connections the client's own transport
+// keeps to the API: enough for Scale or ApplyReplicaSet at concurrency 64.
+const maxIdleConnsPerHost = 64
+
 // newHTTPClient returns a copy of the configured *http.Client (or a new one) with the
 // redirect policy and per-attempt timeout. The caller's client is never modified.
 func (c *Client) newHTTPClient() *http.Client {
@@ -19,7 +23,11 @@ func (c *Client) newHTTPClient() *http.Client {
 		// A transport of our own: the retry loop closes idle connections after a
 		// failure, which must not touch the process-wide http.DefaultTransport.
 		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-			hc.Transport = dt.Clone()
+			t := dt.Clone()
+			// Keep as many idle connections as Scale and ApplyReplicaSet run
+			// requests at once (net/http keeps 2 per host), so they reuse them.
+			t.MaxIdleConnsPerHost = maxIdleConnsPerHost
+			hc.Transport = t
 		}
 	}
 	switch {
