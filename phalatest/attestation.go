@@ -42,6 +42,7 @@ type attestState struct {
 	ca     *testCA
 	err    error
 	faults map[string]AttestationFault // by vm_uuid; guarded by Server.mu
+	apps   map[string]AttestationFault // by app id, for CVMs without their own; guarded by Server.mu
 }
 
 // testCA is a PCK chain shaped like Intel's (same subject names and extensions) under
@@ -82,6 +83,23 @@ func (s *Server) SetAttestationFault(vmUUID string, fault AttestationFault) {
 	s.att.faults[canonicalOrSame(vmUUID)] = fault
 }
 
+// SetAppAttestationFault makes the attestation of every CVM of the app appID carry
+// fault, replicas created later included, unless SetAttestationFault set one for
+// the CVM. It lets a test fault the replicas a workflow (or a CLI run) creates
+// before their vm_uuids are known.
+func (s *Server) SetAppAttestationFault(appID string, fault AttestationFault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.att.apps == nil {
+		s.att.apps = map[string]AttestationFault{}
+	}
+	id, ok := normAppID(appID)
+	if !ok {
+		id = appID
+	}
+	s.att.apps[id] = fault
+}
+
 // OSImageMeasurements returns the MRTD and RTMR0-2 (hex) the emulator's quotes carry
 // for CVMs of the OS image (e.g. DefaultImage), for tests that pin them.
 func OSImageMeasurements(image string) (mrtd, rtmr0, rtmr1, rtmr2 string) {
@@ -104,7 +122,10 @@ func (s *Server) getAttestation(req *apiRequest) (int, any, error) {
 		return 0, nil, err
 	}
 	status := s.statusLocked(c)
-	fault := s.att.faults[c.uuid]
+	fault, own := s.att.faults[c.uuid]
+	if !own {
+		fault = s.att.apps[c.app.ID]
+	}
 	appID, instanceID, image := c.app.ID, c.instanceID, c.image
 	appCompose := string(c.compose.AppComposeJSON())
 	name := c.name

@@ -55,6 +55,9 @@ type options struct {
 	wait         bool   // --wait
 	verify       bool   // --verify (after --wait): verify each replica's attestation
 	attestRoots  string // --attestation-roots FILE: PEM roots trusted instead of Intel's
+	collateral   string // --collateral FILE (with --verify): Intel collateral for the TCB status
+	pccs         string // --pccs URL (with --verify): fetch the collateral from a PCCS
+	attestAt     string // --at TIME (with --verify): verify as of an RFC 3339 time
 	count        int    // --count (1 = one replica)
 	preparedFile string // --prepared-file
 	kmsRoots     [][]byte
@@ -137,6 +140,9 @@ func newFlagSet(o *options, kmsRoots *stringList, count *string) *flag.FlagSet {
 	fs.BoolVar(&o.wait, "wait", false, "")
 	fs.BoolVar(&o.verify, "verify", false, "")
 	fs.StringVar(&o.attestRoots, "attestation-roots", "", "")
+	fs.StringVar(&o.collateral, "collateral", "", "")
+	fs.StringVar(&o.pccs, "pccs", "", "")
+	fs.StringVar(&o.attestAt, "at", "", "")
 	fs.StringVar(count, "count", "", "")
 	fs.StringVar(&o.preparedFile, "prepared-file", "", "")
 	fs.Var(kmsRoots, "kms-root", "")
@@ -289,6 +295,9 @@ func (o *options) checkCombinations(seen map[string]bool) error {
 		}
 		return ""
 	}
+	if err := o.checkVerifyFlags(given); err != nil {
+		return err
+	}
 	if o.commit && o.prepareOnly {
 		return usagef("--commit and --prepare-only cannot be used together")
 	}
@@ -343,6 +352,28 @@ func (o *options) checkCombinations(seen map[string]bool) error {
 		return usagef("--safe-file cannot be used with --count")
 	}
 	return nil
+}
+
+// checkVerifyFlags refuses the attestation flags without --verify, --verify
+// without --wait, and a bad --collateral, --at or --attestation-roots before
+// any replica is created.
+func (o *options) checkVerifyFlags(given func(names ...string) string) error {
+	if !o.verify {
+		if f := given("collateral", "pccs", "at", "attestation-roots"); f != "" {
+			return usagef("%s is used with --verify", f)
+		}
+		return nil
+	}
+	if !o.wait {
+		return usagef("--verify needs --wait: a replica is verified once it runs")
+	}
+	_, err := o.verifyFlags().attestOptions()
+	return err
+}
+
+// verifyFlags are the attestation flags of a replication with --verify.
+func (o *options) verifyFlags() verifyFlags {
+	return verifyFlags{composeHash: o.composeHash, roots: o.attestRoots, collateral: o.collateral, pccs: o.pccs, at: o.attestAt}
 }
 
 // longHex is a run of 48 or more hex digits: longer than any <cvm-id> (a UUID

@@ -75,6 +75,11 @@ func parseSetArgs(verb string, args []string, getenv func(string) string) (*setO
 		fs.BoolVar(&so.autoApprove, "auto-approve", false, "")
 		fs.BoolVar(&o.commit, "commit", false, "")
 		fs.StringVar(&o.txHash, "transaction-hash", "", "")
+		fs.BoolVar(&o.verify, "verify", false, "")
+		fs.StringVar(&o.attestRoots, "attestation-roots", "", "")
+		fs.StringVar(&o.collateral, "collateral", "", "")
+		fs.StringVar(&o.pccs, "pccs", "", "")
+		fs.StringVar(&o.attestAt, "at", "", "")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -136,6 +141,16 @@ func parseSetArgs(verb string, args []string, getenv func(string) string) (*setO
 			return nil, err
 		}
 		o.kmsContract = addr
+	}
+	if err := o.checkVerifyFlags(func(names ...string) string {
+		for _, n := range names {
+			if seen[n] {
+				return dashName(n)
+			}
+		}
+		return ""
+	}); err != nil {
+		return nil, err
 	}
 
 	if o.commit {
@@ -524,6 +539,13 @@ func (sc *setCommand) apply(ctx context.Context, doc *setDoc) error {
 	if sc.reg != nil {
 		opts.Registrar = setRegistrar{sc.reg}
 	}
+	verify, err := sc.verifyOptions()
+	if err != nil {
+		return err
+	}
+	// The set's replicas are verified before any removal, against the plan's app
+	// id and compose hash; the wait below then finds them running.
+	opts.Verify = verify
 	res, err := sc.applyFresh(ctx, opts)
 	if res != nil {
 		doc.Plan = res.Plan
@@ -556,7 +578,7 @@ func (sc *setCommand) apply(ctx context.Context, doc *setDoc) error {
 				uuids = append(uuids, c.VM.Instance().VMUUID)
 			}
 		}
-		doc.Waited, err = sc.waitAll(ctx, uuids)
+		doc.Waited, err = sc.waitAll(ctx, uuids, nil)
 	}
 	doc.Status = "applied"
 	if err != nil {
@@ -741,7 +763,7 @@ func (sc *setCommand) reportApply(res *phala.ApplyResult) {
 
 // waitAll waits until every replica runs, printing status changes to
 // stderr.
-func (sc *setCommand) waitAll(ctx context.Context, uuids []string) ([]phala.WaitResult, error) {
+func (sc *setCommand) waitAll(ctx context.Context, uuids []string, verify *phala.VerifyOptions) ([]phala.WaitResult, error) {
 	if len(uuids) == 0 {
 		return nil, nil
 	}
@@ -749,6 +771,7 @@ func (sc *setCommand) waitAll(ctx context.Context, uuids []string) ([]phala.Wait
 	last := map[string]string{}
 	res, err := sc.client.WaitForReplicas(ctx, uuids, phala.WaitOptions{
 		PollInterval: sc.o.pollInterval,
+		Verify:       verify,
 		OnProgress: func(cv *phala.CVM) {
 			if cv.Status != last[cv.VMUUID] {
 				last[cv.VMUUID] = cv.Status
@@ -805,7 +828,13 @@ func (sc *setCommand) commitSet(ctx context.Context, doc *setDoc) error {
 	fmt.Fprintf(&sb, "%d replica(s) of app_%s exist from this set.\n", len(uuids), set.AppID)
 	_, _ = io.WriteString(sc.stdoutOrErr(), sc.red.clean(sb.String()))
 	if cerr == nil && sc.o.wait {
-		doc.Waited, cerr = sc.waitAll(ctx, uuids)
+		var verify *phala.VerifyOptions
+		if verify, cerr = sc.verifyOptions(); cerr == nil {
+			if verify != nil {
+				verify.ComposeHash, verify.AppID = set.ComposeHash, set.AppID
+			}
+			doc.Waited, cerr = sc.waitAll(ctx, uuids, verify)
+		}
 	}
 	doc.Status = "committed"
 	if cerr != nil {
@@ -846,4 +875,17 @@ func writeSafeBatch(path string, b *onchain.SafeBatch) error {
 		return fmt.Errorf("writing the Safe batch: %w", err)
 	}
 	return nil
+}
+
+// verifyOptions are the options of --verify (nil without it): the attestation
+// flags, expecting the set's app id and compose hash.
+func (sc *setCommand) verifyOptions() (*phala.VerifyOptions, error) {
+	if !sc.o.verify {
+		return nil, nil
+	}
+	aopts, err := sc.o.verifyFlags().attestOptions()
+	if err != nil {
+		return nil, err
+	}
+	return &phala.VerifyOptions{Attest: append(aopts, sc.attest...)}, nil
 }

@@ -181,7 +181,9 @@ func orDash(s string) string {
 // verifyCreated verifies a replica created by this run (--verify): expected are the
 // --compose-hash given, else the replica's own, and its app id.
 func (c *command) verifyCreated(ctx context.Context, vmUUID string, cvm *phala.CVM) error {
-	v, err := c.verify(ctx, vmUUID, verifyFlags{composeHash: c.o.composeHash, roots: c.o.attestRoots, cvm: cvm})
+	vf := c.o.verifyFlags()
+	vf.cvm = cvm
+	v, err := c.verify(ctx, vmUUID, vf)
 	if err != nil {
 		return fmt.Errorf("replica %s is running but its attestation did not verify: %w", vmUUID, err)
 	}
@@ -190,6 +192,23 @@ func (c *command) verifyCreated(ctx context.Context, vmUUID string, cvm *phala.C
 		writeVerification(c.stderr, v)
 	}
 	return nil
+}
+
+// withReplicaVerification adds to the JSON object of the replica vmUUID (an item
+// of --count N --json) its "verification" when it passed, or its
+// "verification_failure" (the failed check and the two values compared) when err
+// is a failed check.
+func (c *command) withReplicaVerification(doc json.RawMessage, vmUUID string, err error) (json.RawMessage, error) {
+	var ce *attest.CheckError
+	if isVerifyFailure(err) && errors.As(err, &ce) {
+		return withField(doc, "verification_failure", &phala.VerificationError{VMUUID: vmUUID, Err: ce})
+	}
+	for _, v := range c.verified {
+		if v.VMUUID == vmUUID {
+			return withField(doc, "verification", v)
+		}
+	}
+	return doc, nil
 }
 
 // isVerifyFailure reports whether err is a failed attestation check.
@@ -204,7 +223,12 @@ func withVerification(doc json.RawMessage, verified []*phala.Verification) (json
 	if len(verified) == 0 {
 		return doc, nil
 	}
-	b, err := json.Marshal(verified)
+	return withField(doc, "verification", verified)
+}
+
+// withField adds "name": value to the JSON object doc.
+func withField(doc json.RawMessage, name string, value any) (json.RawMessage, error) {
+	b, err := json.Marshal(value)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the JSON output: %w", err)
 	}
@@ -216,6 +240,7 @@ func withVerification(doc json.RawMessage, verified []*phala.Verification) (json
 	if len(bytes.TrimSpace(d[1:len(d)-1])) > 0 {
 		out = append(out, ',')
 	}
-	out = append(append(append(out, `"verification":`...), b...), '}')
+	key, _ := json.Marshal(name)
+	out = append(append(append(append(out, key...), ':'), b...), '}')
 	return out, nil
 }
