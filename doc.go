@@ -123,9 +123,33 @@
 // [Client.WaitForReplicas] waits for several at once; [Client.ListReplicas] lists
 // an app's instances; [Client.GetCVM] reads the CVM a
 // source names; [Client.EncryptEnv] encrypts variables to an app's verified env key;
-// [Client.VerifyReplica] checks a replica's TDX attestation with package attest (its
-// doc says what a pass proves: without collateral the TCB status is unknown, without
-// MRTD pins the OS image is reported, not judged).
+// [Client.VerifyReplica] checks a replica's TDX attestation with package attest (see
+// "Verifying replicas" below).
+//
+// # Verifying replicas
+//
+// [Client.VerifyReplica] verifies one CVM; [WaitOptions].Verify verifies each replica
+// once it runs (WaitForReplica, WaitForReplicas), and [ApplyOptions].Verify every new
+// replica of a set before any removal. A failed check is an [*attest.CheckError]
+// naming the check and the two values compared (in the workflows wrapped in a
+// [*VerificationError], one per replica, marshalled as "verification_failure").
+//
+// A pass proves: the TDX quote was signed by a platform whose PCK chain verifies up to
+// Intel's SGX Root CA (never the emulator's test root unless a caller passes it with
+// attest.WithTrustedRoots); the event log replays to the quote's RTMR3; and the CVM
+// measured at boot the expected app id and compose hash (SHA-256 of the app_compose
+// served), and, when GET /cvms/{id} reports one, the same instance id.
+//
+// It does not prove: that the platform is patched (without collateral, attest.WithCollateral
+// or attest.WithPCCS, the TCB status is Unknown; with it the status is reported, and
+// judged only with attest.WithAcceptedTCBStatuses); that the OS image is one you
+// trust (MRTD and RTMR0-2 are reported, judged only against attest.WithAllowedMRTD and
+// attest.WithAllowedRTMR pins); that the quote is fresh (report data is not checked);
+// anything measured after boot but missing from the log, nor the env values the
+// replica was given. By default the expected compose hash is the one the API reports
+// for the replica (WaitOptions, VerifyReplica) or the plan's (ApplyOptions): pass the
+// source's, or the one approved on chain, in [VerifyOptions].ComposeHash to take the
+// API's word out of the check.
 //
 // A source is a vm_uuid (dashes optional, any UUID version; normalised to the
 // lowercase dashed form, which is what the API returns in vm_uuid and what is sent
