@@ -187,13 +187,17 @@ func (c *Client) CommitReplica(ctx context.Context, vmUUID string, req CommitReq
 // the token may have been used, so the advice is to list replicas, never to
 // commit or prepare again blindly.
 func commitError(uuid string, err error) error {
+	// Both errors name the source and say once what to do and how to find
+	// the replica.
 	var unknown *OutcomeUnknownError
 	if errors.As(err, &unknown) {
-		return fmt.Errorf("phala: commit of a replica of %s: %w; the token may have been used: list the app's instances with ListReplicas before committing again", uuid, err)
+		unknown.SourceVMUUID = uuid
+		return err
 	}
 	var unreadable *UnreadableCreatedError
 	if errors.As(err, &unreadable) {
-		return fmt.Errorf("phala: commit of a replica of %s: %w; the commit succeeded, so the token is used: do not commit again", uuid, err)
+		unreadable.SourceVMUUID = uuid
+		return err
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {

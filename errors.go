@@ -497,8 +497,10 @@ func asAPIError(err error) *APIError {
 // naming the Location's origin; no redirect of a POST is followed); or a 466 to a
 // commit resent with the same token, which an earlier attempt may have used. The
 // server may or may not have acted on it, so the client did not resend it. Check the
-// state before trying again: for a replica, list the app's CVMs (GET
-// /apps/{app_id}/cvms) and look for the new instance.
+// state before trying again: a replica, if created, is a new instance of the
+// source's app. SourceVMUUID names the source for a replicate or commit request:
+// [Client.GetCVM] with it gives the source's AppID, and [Client.ListReplicas] with
+// that lists the app's instances. Error gives this advice once.
 type OutcomeUnknownError struct {
 	Method   string // HTTP method, e.g. POST
 	Path     string // path relative to the base URL
@@ -509,6 +511,12 @@ type OutcomeUnknownError struct {
 	// errors.As reaches it too.
 	StatusCode int
 	Err        error // the transport or context error, or the inconclusive answer
+	// SourceVMUUID is the vm_uuid of the source CVM of a replicate or commit
+	// request; empty for other requests.
+	SourceVMUUID string
+	// AppID is the source's app id when the client knew it without a request;
+	// empty otherwise (GetCVM(ctx, SourceVMUUID) gives it).
+	AppID string
 }
 
 // Error describes the lost request and how to check its outcome.
@@ -520,9 +528,30 @@ func (e *OutcomeUnknownError) Error() string {
 	if e.StatusCode != 0 {
 		what = fmt.Sprintf("the request was sent and the answer (HTTP %d) does not tell whether the server acted on it (%v)", e.StatusCode, e.Err)
 	}
-	return fmt.Sprintf("phala: %s %s: outcome unknown: %s; "+
-		"it was not resent because the server may have acted on it; check before retrying, "+
-		"e.g. list the app's CVMs (GET /apps/{app_id}/cvms)", e.Method, e.Path, what)
+	var b strings.Builder
+	fmt.Fprintf(&b, "phala: %s %s: outcome unknown: %s; it was not resent because the server may have acted on it", e.Method, e.Path, what)
+	if isCommitPath(e.Path) {
+		b.WriteString(", so the commit token may have been used: do not commit or prepare again before checking")
+	}
+	b.WriteString("; check whether the replica was created before trying again: ")
+	b.WriteString(findReplicaAdvice(e.SourceVMUUID, e.AppID))
+	return b.String()
+}
+
+// isCommitPath reports whether path is a commit-replica request.
+func isCommitPath(path string) bool { return strings.HasSuffix(path, "/commit-replica") }
+
+// findReplicaAdvice says how to find a replica of source (a vm_uuid, may be
+// empty) with what the caller has: the app id when known, else the source.
+func findReplicaAdvice(source, app string) string {
+	const list = "lists the app's instances (GET /apps/{app_id}/cvms); a new instance is the replica"
+	switch {
+	case app != "":
+		return fmt.Sprintf("ListReplicas(ctx, %q) %s", oneLine(app, 80), list)
+	case source != "":
+		return fmt.Sprintf("GetCVM(ctx, %q) reads the source and its AppID, then ListReplicas(ctx, cvm.AppID) %s", oneLine(source, 80), list)
+	}
+	return "ListReplicas(ctx, appID) with the source's app id (GetCVM gives it) " + list
 }
 
 // Unwrap returns the underlying transport or context error, so that
@@ -583,8 +612,9 @@ var ErrUnreadableCreated = errors.New("phala: the server acted on the request bu
 // decoded: cut short, not JSON, empty, or larger than the size cap. The 2xx says the
 // server acted on the request: the replica was created (or committed). Do not send
 // the request again, which could create a second replica; find the result instead:
-// [Client.ListReplicas] with the app id lists the app's instances, and
-// [Client.GetCVM] reads one. It matches [ErrUnreadableCreated]; Unwrap returns the
+// [Client.GetCVM] with SourceVMUUID gives the source's AppID, and
+// [Client.ListReplicas] with that lists the app's instances. Error gives this
+// advice once. It matches [ErrUnreadableCreated]; Unwrap returns the
 // [*ResponseError] describing the body.
 type UnreadableCreatedError struct {
 	Method     string // HTTP method, e.g. POST
@@ -592,6 +622,12 @@ type UnreadableCreatedError struct {
 	StatusCode int    // the 2xx status of the answer
 	RequestID  string // X-Request-ID of the answer, empty when absent
 	Err        error  // the *ResponseError describing the unusable body
+	// SourceVMUUID is the vm_uuid of the source CVM of a replicate or commit
+	// request; empty for other requests.
+	SourceVMUUID string
+	// AppID is the source's app id when the client knew it without a request;
+	// empty otherwise (GetCVM(ctx, SourceVMUUID) gives it).
+	AppID string
 }
 
 // Error says that the action happened and how to find its result.
@@ -605,7 +641,12 @@ func (e *UnreadableCreatedError) Error() string {
 	if e.Err != nil {
 		fmt.Fprintf(&b, " (%s)", strings.TrimPrefix(e.Err.Error(), "phala: "))
 	}
-	b.WriteString("; do not send it again: find the new replica with ListReplicas (the app's instances, GET /apps/{app_id}/cvms) or GetCVM")
+	if isCommitPath(e.Path) {
+		b.WriteString("; the commit token is used: do not send it again; find the replica: ")
+	} else {
+		b.WriteString("; do not send it again, which could create a second replica; find the new one: ")
+	}
+	b.WriteString(findReplicaAdvice(e.SourceVMUUID, e.AppID))
 	if e.RequestID != "" && e.Err == nil { // the *ResponseError names it otherwise
 		fmt.Fprintf(&b, " [request %s]", oneLine(e.RequestID, 128))
 	}

@@ -398,6 +398,13 @@ func (r *replication) registerAndCommit(ctx context.Context, pre *ErrOnchainPrer
 		switch {
 		case errors.As(err, &unknown), errors.As(err, &unreadable):
 			// The commit may have (or has) consumed the token: never resend it.
+			// The error's advice can name the app when it is known.
+			if unknown != nil && unknown.AppID == "" {
+				unknown.AppID = r.knownAppID()
+			}
+			if unreadable != nil && unreadable.AppID == "" {
+				unreadable.AppID = r.knownAppID()
+			}
 			return nil, &AutoRegistrationError{VMUUID: r.vmUUID(), Prerequisite: pre, Registration: reg, Committing: true, Err: err}
 		case attempt > 0 && errors.Is(err, ErrHashInvalidOrExpired) && errors.As(err, &apiErr):
 			// The token is unknown after an earlier commit of it was refused as
@@ -405,10 +412,9 @@ func (r *replication) registerAndCommit(ctx context.Context, pre *ErrOnchainPrer
 			// replica. Preparing again could create a second one.
 			lost := &OutcomeUnknownError{Method: http.MethodPost, Path: pathf("/cvms/%s/commit-replica", r.vmUUID()),
 				Attempts: attempt + 1, StatusCode: apiErr.StatusCode,
-				Err: fmt.Errorf("the token was refused after an earlier commit attempt of it, which may have used it: %w", apiErr)}
-			return nil, &AutoRegistrationError{VMUUID: r.vmUUID(), Prerequisite: pre, Registration: reg, Committing: true,
-				Err: fmt.Errorf("phala: commit of a replica of %s: %w; do not prepare again: list the app's instances with ListReplicas(ctx, %q) to see whether the replica was created",
-					r.vmUUID(), lost, r.appHint())}
+				Err:          fmt.Errorf("the token was refused after an earlier commit attempt of it, which may have used it: %w", apiErr),
+				SourceVMUUID: r.vmUUID(), AppID: r.knownAppID()}
+			return nil, &AutoRegistrationError{VMUUID: r.vmUUID(), Prerequisite: pre, Registration: reg, Committing: true, Err: lost}
 		}
 		lag := errors.Is(err, ErrTxVerificationFailed) || errors.Is(err, ErrHashNotAllowed)
 		if !lag || attempt >= retries {

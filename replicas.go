@@ -344,18 +344,19 @@ func (r *replication) postPath() string {
 	return pathf("/cvms/%s/replicas", r.uuid)
 }
 
-// appHint names the app for messages, as far as it is known without a request.
-func (r *replication) appHint() string {
+// knownAppID is the source's app id as far as it is known without a request,
+// for the advice of an error; "" when unknown.
+func (r *replication) knownAppID() string {
 	switch {
 	case r.appArg != "":
 		return "app_" + r.appArg
 	case r.src.kind == sourceApp:
 		return "app_" + r.src.app
 	}
-	if cvm := r.cachedCVM(); cvm != nil && cvm.AppID != "" {
-		return oneLine(cvm.AppID, 64)
+	if cvm := r.cachedCVM(); cvm != nil {
+		return cvm.AppID
 	}
-	return "<app id>"
+	return ""
 }
 
 // send POSTs the replicate request. It returns the created VM, or the checked
@@ -373,14 +374,16 @@ func (r *replication) send(ctx context.Context, prepareOnly bool) (*VM, *ErrOnch
 		if err == nil {
 			return &vm, nil, nil
 		}
+		// The error names the source and says once how to find the replica.
 		var unknown *OutcomeUnknownError // before *APIError: it may wrap a 502/503/504
 		if errors.As(err, &unknown) {
-			return nil, nil, fmt.Errorf("phala: replica of %s: %w; before trying again, list the app's instances with ListReplicas(ctx, %q) to see whether it was created",
-				r.uuid, err, r.appHint())
+			unknown.SourceVMUUID, unknown.AppID = r.uuid, r.knownAppID()
+			return nil, nil, err
 		}
 		var unreadable *UnreadableCreatedError
 		if errors.As(err, &unreadable) {
-			return nil, nil, fmt.Errorf("phala: replica of %s: %w; it was created: find it with ListReplicas(ctx, %q)", r.uuid, err, r.appHint())
+			unreadable.SourceVMUUID, unreadable.AppID = r.uuid, r.knownAppID()
+			return nil, nil, err
 		}
 		var apiErr *APIError
 		if !errors.As(err, &apiErr) {
