@@ -48,10 +48,14 @@ func TestWaitForReplicas(t *testing.T) {
 	results, err := c.WaitForReplicas(ctx, uuids, phala.WaitOptions{
 		PollInterval: time.Millisecond, MaxPollInterval: time.Millisecond,
 		OnProgress: func(cvm *phala.CVM) {
-			// Calls are serialised: no lock needed here. Every read moves the
-			// emulator's time on, so the replicas boot without real waiting.
+			// Calls are serialised: no lock needed here. Once every replica
+			// has been read once, every read moves the emulator's time on, so
+			// the replicas boot without real waiting (and each is first seen
+			// booting, whatever order the concurrent waits run in).
 			seen[cvm.VMUUID] = append(seen[cvm.VMUUID], cvm.Status)
-			srv.Advance(250 * time.Millisecond)
+			if len(seen) == 3 {
+				srv.Advance(250 * time.Millisecond)
+			}
 		},
 	})
 
