@@ -364,13 +364,7 @@ func runCell(t *testing.T, wf workflow, tg target, f faultKind) (o outcome) {
 		assert.Equal(t, wf.want, o.replicas, "a success created every replica")
 	}
 	assert.LessOrEqual(t, o.replicas, wf.want, "no duplicate replica")
-	switch f {
-	case fLyingDevice:
-		assert.ErrorIs(t, runErr, phala.ErrPayloadMismatch, "a 465 naming a device the caller did not choose is refused")
-	case f503After, f303Source, fRedirectAway:
-		var unknown *phala.OutcomeUnknownError
-		assert.ErrorAs(t, runErr, &unknown, "a POST answered by a proxy after the API acted has an unknown outcome")
-	}
+	checkPolicy(t, wf, tg, f, runErr, o.replicas)
 
 	secrets := map[string]string{"API key": w.srv.APIKey(), "env plaintext": secretEnvValue}
 	if w.signerKey != nil {
@@ -395,6 +389,80 @@ func runCell(t *testing.T, wf workflow, tg target, f faultKind) (o outcome) {
 		assert.Empty(t, o.foreignTx, "every signed transaction carries the source's compose hash or the node's device")
 	}
 	return o
+}
+
+// checkPolicy asserts what the client promises for fault f on target tg: a GET
+// is retried until it succeeds unless its 2xx body is unusable; a POST is never
+// resent after an answer, so a refusal (429) creates nothing and says when to
+// retry, a gateway error, redirect or lost answer is an unknown outcome (the
+// replica exists when the server processed the request, and only once), and an
+// unusable 2xx is "created, answer unreadable".
+func checkPolicy(t *testing.T, wf workflow, tg target, f faultKind, err error, replicas int) {
+	t.Helper()
+	var (
+		apiErr     *phala.APIError
+		unknown    *phala.OutcomeUnknownError
+		unreadable *phala.UnreadableCreatedError
+		resp       *phala.ResponseError
+	)
+	single := wf.want == 1
+	// A POST the API processed creates the replica unless it is the POST
+	// replicas of an on-chain workflow (answered 465: created only at commit).
+	creates := tg.name == tCommit.name || (tg.name == tWrite.name && !wf.onchain)
+	switch {
+	case f == fLyingDevice:
+		assert.ErrorIs(t, err, phala.ErrPayloadMismatch, "a 465 naming a device the caller did not choose is refused")
+		assert.Zero(t, replicas, "nothing was created for a foreign device")
+	case tg.method == http.MethodGet:
+		switch f {
+		case fLatency, f429, f502HTML, f503, fResetBefore, fResetAfter:
+			assert.NoError(t, err, "a GET is retried")
+		case fTruncated, fOversized, fWrongCT:
+			assert.ErrorAs(t, err, &resp, "an unusable 2xx GET body is a ResponseError")
+			assert.False(t, errors.As(err, &unreadable), "a GET created nothing")
+			assert.Zero(t, replicas)
+		}
+	case tg.method == http.MethodPost:
+		switch f {
+		case f429:
+			require.ErrorAs(t, err, &apiErr, "a 429 on a POST is returned, not resent")
+			assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
+			assert.Positive(t, apiErr.RetryAfter, "the refusal says when to retry")
+			assert.False(t, errors.As(err, &unknown), "a refusal is not an unknown outcome")
+			assert.Less(t, replicas, wf.want, "the refused POST created nothing")
+			if single {
+				assert.Zero(t, replicas, "a 429 leaves nothing created")
+			}
+		case f502HTML, f503:
+			require.ErrorAs(t, err, &unknown, "a gateway error on a POST has an unknown outcome")
+			want := map[faultKind]int{f502HTML: http.StatusBadGateway, f503: http.StatusServiceUnavailable}[f]
+			assert.Equal(t, want, unknown.StatusCode)
+			assert.Equal(t, 1, unknown.Attempts, "not resent")
+			assert.Less(t, replicas, wf.want, "the emulator answered before processing: nothing created")
+		case fResetAfter, f503After, f303Source, fRedirectAway:
+			require.ErrorAs(t, err, &unknown, "a POST the API acted on, answered by a lost connection or a proxy, has an unknown outcome")
+			assert.Equal(t, 1, unknown.Attempts, "not resent")
+			if single && creates {
+				assert.Equal(t, 1, replicas, "the replica exists once; the source is never reported as it")
+			}
+		case fTruncated, fOversized, fWrongCT:
+			if wf.onchain && tg.name == tWrite.name {
+				// The answer is a 465: a cut or oversized one is refused
+				// before anything is signed; its content type is not checked.
+				if f != fWrongCT {
+					require.ErrorAs(t, err, &apiErr)
+					assert.Equal(t, 465, apiErr.StatusCode)
+				}
+				break
+			}
+			require.ErrorAs(t, err, &unreadable, "an unusable 2xx POST body means created, answer unreadable")
+			assert.ErrorIs(t, err, phala.ErrUnreadableCreated)
+			assert.Positive(t, replicas, "the replica exists")
+			if single {
+				assert.Equal(t, 1, replicas)
+			}
+		}
+	}
 }
 
 // injectHTTP arms fault f on the first request matching tg.
