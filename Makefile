@@ -21,3 +21,18 @@ bench-go:
 
 fuzz-long:
 	scripts/fuzz.sh $(FUZZTIME)
+
+# Issue 12 point 4: the installed CLI against the demo build (-tags demo), each
+# built cold (empty build cache): build time, binary size, and start-up wall time
+# and peak memory (max RSS) of --help. Needs GNU time (/usr/bin/time).
+.PHONY: bench-binary
+bench-binary:
+	@for tags in "" demo; do \
+	  cache=$$(mktemp -d); out=$$(mktemp -d)/phala-replicate; \
+	  start=$$(date +%s.%N); GOCACHE=$$cache go build -tags "$$tags" -o $$out ./cmd/phala-replicate || exit 1; end=$$(date +%s.%N); \
+	  size=$$(stat -c %s $$out); \
+	  rss=$$(/usr/bin/time -f %M $$out --help 2>&1 >/dev/null | tail -1); \
+	  wall=$$( { /usr/bin/time -f %e $$out --help >/dev/null; } 2>&1 | tail -1); \
+	  printf '| %-12s | %5.1f s | %5.1f MB | %s s | %5.1f MiB |\n' "$${tags:-installed}" $$(echo "$$end - $$start" | bc) $$(echo "$$size / 1000000" | bc -l) $$wall $$(echo "$$rss / 1024" | bc -l); \
+	  rm -rf $$cache $$(dirname $$out); \
+	done
