@@ -102,7 +102,7 @@ func TestRoutingErrors(t *testing.T) {
 	}{
 		{"unknown path", http.MethodGet, "/nope", http.StatusNotFound, "Not Found"},
 		{"wrong method on replicas", http.MethodGet, "/cvms/x/replicas", http.StatusMethodNotAllowed, "Method Not Allowed"},
-		{"wrong method on cvm", http.MethodDelete, "/cvms/x", http.StatusMethodNotAllowed, "Method Not Allowed"},
+		{"wrong method on cvm", http.MethodPut, "/cvms/x", http.StatusMethodNotAllowed, "Method Not Allowed"},
 		{"too deep", http.MethodGet, "/cvms/x/y/z", http.StatusNotFound, "Not Found"},
 	}
 	for _, tt := range tests {
