@@ -44,7 +44,7 @@ func ExampleClient_PlanReplicaSet() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	plan, err := c.PlanReplicaSet(context.Background(), spec, nil)
+	plan, err := c.PlanReplicaSet(context.Background(), spec, phala.PlanOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -83,12 +83,12 @@ func ExampleClient_ApplyReplicaSet() {
 
 	spec := &phala.ReplicaSet{Source: src.VMUUID, Placements: []phala.Placement{
 		{Region: "us-west", Count: 2}, {Region: "eu-central", Count: 0}}}
-	plan, err := c.PlanReplicaSet(ctx, spec, nil)
+	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	res, err := c.ApplyReplicaSet(ctx, plan, &phala.ApplyOptions{
-		Wait: &phala.WaitOptions{PollInterval: time.Millisecond}})
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{
+		Wait: phala.WaitOptions{PollInterval: time.Millisecond}})
 	if err != nil {
 		log.Fatal(err)
 	}

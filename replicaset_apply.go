@@ -78,14 +78,14 @@ type SetRegistrar interface {
 	EnsureRegisteredSet(ctx context.Context, req onchain.SetPrerequisite) (*onchain.SetRegistration, error)
 }
 
-// ApplyOptions tunes ApplyReplicaSet. The zero value (or nil) applies a plan
+// ApplyOptions tunes ApplyReplicaSet. The zero value applies a plan
 // that needs no on-chain registration.
 type ApplyOptions struct {
 	// Replan applies the plan of the current state when the given one is stale,
 	// instead of returning a *StalePlanError.
 	Replan bool
 	// Plan is given to the re-read of the state (the chain reader).
-	Plan *PlanOptions
+	Plan PlanOptions
 	// Concurrency bounds the creates and removals in flight (0 = DefaultScaleConcurrency).
 	Concurrency int
 	// Registrar registers every missing device and the compose hash of an
@@ -110,9 +110,9 @@ type ApplyOptions struct {
 	// removeDevice. The re-plan is made with PlanOptions.PruneDevices, so a
 	// plan made without it is stale here (and the other way round).
 	PruneDevices bool
-	// Wait polls the new replicas before removals; nil uses WaitForReplica's
-	// defaults.
-	Wait *WaitOptions
+	// Wait polls the new replicas before removals; the zero value uses
+	// WaitForReplica's defaults.
+	Wait WaitOptions
 	// Verify, when set, waits for every new replica and verifies its attestation
 	// once it runs, before any removal (as WaitOptions.Verify). An empty AppID or
 	// ComposeHash means the plan's: the set's app and configuration, not each
@@ -198,17 +198,15 @@ type ApplyResult struct {
 //
 // A failed item does not stop the others; the error is then an [*ApplyError]
 // and the result lists every item.
-func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opts *ApplyOptions) (*ApplyResult, error) {
+func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, options ApplyOptions) (*ApplyResult, error) {
 	if plan == nil {
 		return nil, invalidArg("plan", "", "must not be nil")
 	}
-	if opts == nil {
-		opts = &ApplyOptions{}
-	}
+	opts := &options
 	if opts.Concurrency < 0 {
 		return nil, invalidArg("Concurrency", fmt.Sprint(opts.Concurrency), "must not be negative")
 	}
-	wait, err := newPoller(opts.Wait)
+	wait, err := newPoller(&opts.Wait)
 	if err != nil {
 		return nil, err
 	}
@@ -226,10 +224,7 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opts
 			return nil, &SpecError{Field: "env", Value: v.Key, Reason: "the plan's env values are redacted (read back from JSON): pass ApplyOptions.Env"}
 		}
 	}
-	var po PlanOptions
-	if opts.Plan != nil {
-		po = *opts.Plan
-	}
+	po := opts.Plan
 	po.PruneDevices = opts.PruneDevices
 	known, _ := appHex(plan.AppID)
 	cur, err := c.planReplicaSet(ctx, &spec, &po, known)

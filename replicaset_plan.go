@@ -245,11 +245,11 @@ type setState struct {
 // protected instance is never removed. Node and region names are matched
 // case-insensitively; an unknown or ambiguous name, or a region without nodes,
 // is a [*SpecError].
-func (c *Client) PlanReplicaSet(ctx context.Context, spec *ReplicaSet, opts *PlanOptions) (*ReplicaSetPlan, error) {
+func (c *Client) PlanReplicaSet(ctx context.Context, spec *ReplicaSet, opts PlanOptions) (*ReplicaSetPlan, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	return c.planReplicaSet(ctx, spec, opts, "")
+	return c.planReplicaSet(ctx, spec, &opts, "")
 }
 
 // planReplicaSet is PlanReplicaSet; knownApp (40 hex, or "") is the app the

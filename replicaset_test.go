@@ -26,7 +26,7 @@ type setFixture struct {
 	src    phalatest.CVM
 	nodes  map[string]phalatest.Node
 	ctx    context.Context
-	waitFn *phala.WaitOptions
+	waitFn phala.WaitOptions
 }
 
 // newSetFixture: a Cloud KMS app with one running CVM on node a1 (us-west);
@@ -36,7 +36,7 @@ func newSetFixture(t *testing.T) *setFixture {
 	srv := phalatest.NewServer(phalatest.WithProvisioningDelays(0, 0))
 	t.Cleanup(srv.Close)
 	f := &setFixture{srv: srv, nodes: map[string]phalatest.Node{}, ctx: context.Background(),
-		waitFn: &phala.WaitOptions{PollInterval: 1}}
+		waitFn: phala.WaitOptions{PollInterval: 1}}
 	for _, n := range []phalatest.Node{
 		{Name: "a1", Region: "us-west"}, {Name: "a2", Region: "us-west"},
 		{Name: "b1", Region: "eu-central"}, {Name: "b2", Region: "eu-central"},
@@ -101,7 +101,7 @@ func TestReplicaSetBadSpecsRefusedWithoutWrite(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := f.c.PlanReplicaSet(f.ctx, tt.spec, nil)
+			plan, err := f.c.PlanReplicaSet(f.ctx, tt.spec, phala.PlanOptions{})
 			require.Error(t, err)
 			assert.Nil(t, plan)
 			var se *phala.SpecError
@@ -144,9 +144,9 @@ func TestParseReplicaSet(t *testing.T) {
 func TestReplicaSetSpreadsOverRegionDeterministically(t *testing.T) {
 	f := newSetFixture(t)
 	spec := f.spec(phala.Placement{Region: "us-west", Count: 3}, phala.Placement{Region: "EU-central", Count: 2})
-	p1, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	p1, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 	require.NoError(t, err)
-	p2, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	p2, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 	require.NoError(t, err)
 	j1, _ := json.Marshal(p1)
 	j2, _ := json.Marshal(p2)
@@ -160,10 +160,10 @@ func TestReplicaSetSpreadsOverRegionDeterministically(t *testing.T) {
 	assert.Contains(t, p1.String(), "+ create")
 	assert.Empty(t, f.writes(), "planning is read-only")
 
-	_, err = f.c.ApplyReplicaSet(f.ctx, p1, &phala.ApplyOptions{Wait: f.waitFn})
+	_, err = f.c.ApplyReplicaSet(f.ctx, p1, phala.ApplyOptions{Wait: f.waitFn})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"a1": 2, "a2": 1, "b1": 1, "b2": 1}, f.live(t))
-	again, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	again, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 	require.NoError(t, err)
 	assert.True(t, again.Empty(), again.String())
 }
@@ -175,13 +175,13 @@ func TestReplicaSetCreatesBeforeRemoving(t *testing.T) {
 	extra := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a2"].ID})
 	spec := f.spec(phala.Placement{Region: "eu-central", Count: 2}, phala.Placement{Region: "us-west", Count: 0})
 	spec.Source = f.src.VMUUID
-	plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 	require.NoError(t, err)
 	require.Len(t, plan.Creates, 2)
 	require.Len(t, plan.Removals, 2)
 	f.srv.ResetRequests()
 
-	res, err := f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Wait: f.waitFn})
+	res, err := f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Wait: f.waitFn})
 	require.NoError(t, err)
 	lastPost, firstDelete := -1, -1
 	for i, r := range f.srv.Requests() {
@@ -203,18 +203,18 @@ func TestReplicaSetCreatesBeforeRemoving(t *testing.T) {
 
 func TestReplicaSetStalePlanRefused(t *testing.T) {
 	f := newSetFixture(t)
-	plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "b1", Count: 1}, phala.Placement{Node: "a1", Count: 1}), nil)
+	plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "b1", Count: 1}, phala.Placement{Node: "a1", Count: 1}), phala.PlanOptions{})
 	require.NoError(t, err)
 	f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["b1"].ID}) // someone else scaled meanwhile
 
-	_, err = f.c.ApplyReplicaSet(f.ctx, plan, nil)
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{})
 	var stale *phala.StalePlanError
 	require.ErrorAs(t, err, &stale)
 	assert.ErrorIs(t, err, phala.ErrStalePlan)
 	assert.True(t, stale.Current.Empty(), "the current plan has nothing left to do")
 	assert.Empty(t, f.writes())
 
-	res, err := f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Replan: true})
+	res, err := f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Replan: true})
 	require.NoError(t, err)
 	assert.Empty(t, res.Creates, "re-planned: b1 already has its replica")
 	assert.Empty(t, f.writes())
@@ -226,11 +226,11 @@ func TestReplicaSetProtectedKept(t *testing.T) {
 	failed := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID, Status: phalatest.StatusError})
 	spec := f.spec(phala.Placement{Node: "a1", Count: 1})
 	spec.Protect = []string{newest.VMUUID, failed.VMUUID}
-	plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 	require.NoError(t, err)
 	require.Len(t, plan.Removals, 1)
 	assert.Equal(t, f.src.VMUUID, plan.Removals[0].VMUUID, "the newest is protected: the older one goes")
-	_, err = f.c.ApplyReplicaSet(f.ctx, plan, nil)
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{})
 	require.NoError(t, err)
 	_, ok := f.srv.Replica(newest.VMUUID)
 	assert.True(t, ok)
@@ -243,7 +243,7 @@ func TestReplicaSetRemovalOrderFailedThenNewest(t *testing.T) {
 	mid := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
 	newest := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
 	stopped := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID, Status: phalatest.StatusStopped})
-	plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "a1", Count: 1}), nil)
+	plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "a1", Count: 1}), phala.PlanOptions{})
 	require.NoError(t, err)
 	var order []string
 	for _, r := range plan.Removals {
@@ -260,11 +260,11 @@ func TestReplicaSetPartialFailureThenRerunConverges(t *testing.T) {
 	f := newSetFixture(t)
 	spec := f.spec(phala.Placement{Region: "eu-central", Count: 2}, phala.Placement{Node: "a1", Count: 0})
 	spec.Source = f.src.VMUUID
-	plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 	require.NoError(t, err)
 	f.srv.FailNext(phalatest.Fault{Method: http.MethodPost, Status: http.StatusConflict, Count: 1})
 
-	res, err := f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Concurrency: 1, Wait: f.waitFn})
+	res, err := f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Concurrency: 1, Wait: f.waitFn})
 	var ae *phala.ApplyError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 1, ae.Failed)
@@ -274,10 +274,10 @@ func TestReplicaSetPartialFailureThenRerunConverges(t *testing.T) {
 	assert.Contains(t, string(out), `"error"`)
 	assert.Equal(t, 1, f.live(t)["a1"])
 
-	plan2, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	plan2, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 	require.NoError(t, err)
 	require.Len(t, plan2.Creates, 1)
-	_, err = f.c.ApplyReplicaSet(f.ctx, plan2, &phala.ApplyOptions{Wait: f.waitFn})
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan2, phala.ApplyOptions{Wait: f.waitFn})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"b1": 1, "b2": 1}, f.live(t))
 }
@@ -300,12 +300,12 @@ func TestReplicaSetNoDuplicateUnderInjectedFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newSetFixture(t)
 			spec := f.spec(phala.Placement{Node: "b1", Count: 3}, phala.Placement{Node: "a1", Count: 1})
-			plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+			plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 			require.NoError(t, err)
 			fault := tt.fault
 			fault.Method, fault.Count = http.MethodPost, 2
 			f.srv.FailNext(fault)
-			res, err := f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Concurrency: 1})
+			res, err := f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Concurrency: 1})
 			var ae *phala.ApplyError
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, 2, ae.Failed)
@@ -329,10 +329,10 @@ func TestReplicaSetNoDuplicateUnderInjectedFaults(t *testing.T) {
 			assert.Equal(t, 3, posts(), "each POST sent once")
 			assert.Equal(t, 3, f.live(t)["b1"], "the faulted creates did create")
 
-			plan2, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+			plan2, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 			require.NoError(t, err)
 			assert.True(t, plan2.Empty(), "the rerun has nothing to create: %s", plan2)
-			_, err = f.c.ApplyReplicaSet(f.ctx, plan2, nil)
+			_, err = f.c.ApplyReplicaSet(f.ctx, plan2, phala.ApplyOptions{})
 			require.NoError(t, err)
 			assert.Equal(t, 3, posts(), "no POST on the rerun")
 			assert.Equal(t, map[string]int{"a1": 1, "b1": 3}, f.live(t))
@@ -350,11 +350,11 @@ func TestReplicaSetApplyRemovalsTrustTheListing(t *testing.T) {
 	}
 	spec := f.spec(phala.Placement{Node: "a1", Count: 1})
 	spec.Source = f.src.VMUUID
-	plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 	require.NoError(t, err)
 	require.Len(t, plan.Removals, 3)
 	f.srv.ResetRequests()
-	_, err = f.c.ApplyReplicaSet(f.ctx, plan, nil)
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{})
 	require.NoError(t, err)
 	var got []string
 	for _, r := range f.srv.Requests() {
@@ -411,14 +411,14 @@ func TestReplicaSetMultisigOneBatch(t *testing.T) {
 	require.NoError(t, err)
 	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{
 		{Region: "ms", Count: 8}, {Node: "node-a", Count: 1}, {Node: "node-b", Count: 1}}}
-	plan, err := c.PlanReplicaSet(ctx, spec, &phala.PlanOptions{Chain: sb.Chain.Client})
+	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{Chain: sb.Chain.Client})
 	require.NoError(t, err)
 	require.Len(t, plan.Creates, 9)
 	require.True(t, plan.Onchain.Known)
 	assert.Len(t, plan.Onchain.MissingDevices, 8, "node-a is allowed already")
 	assert.True(t, plan.Onchain.ComposeHashMissing)
 
-	res, err := c.ApplyReplicaSet(ctx, plan, &phala.ApplyOptions{Plan: &phala.PlanOptions{Chain: sb.Chain.Client}})
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}})
 	require.NoError(t, err)
 	require.NotNil(t, res.SafeBatch)
 	assert.Len(t, res.SafeBatch.Transactions, 9, "8 addDevice + 1 addComposeHash in ONE batch")
@@ -465,10 +465,10 @@ func TestReplicaSetRegistrarOneConfirmationWait(t *testing.T) {
 		}))
 	require.NoError(t, err)
 	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Region: "k", Count: 3}}}
-	plan, err := c.PlanReplicaSet(ctx, spec, nil)
+	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{})
 	require.NoError(t, err)
 	assert.False(t, plan.Onchain.Known)
-	res, err := c.ApplyReplicaSet(ctx, plan, &phala.ApplyOptions{Registrar: reg})
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Registrar: reg})
 	require.NoError(t, err)
 	require.NotNil(t, res.Registration)
 	assert.Len(t, res.Registration.Txs, 4, "3 addDevice + 1 addComposeHash")
@@ -518,7 +518,7 @@ func TestReplicaSetPruneDevices(t *testing.T) {
 
 			spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "node-a", Count: 1}},
 				Protect: []string{protected.VMUUID}}
-			po := &phala.PlanOptions{Chain: sb.Chain.Client, PruneDevices: true}
+			po := phala.PlanOptions{Chain: sb.Chain.Client, PruneDevices: true}
 			plan, err := c.PlanReplicaSet(ctx, spec, po)
 			require.NoError(t, err)
 			require.Len(t, plan.Removals, 3, plan.String())
@@ -528,11 +528,11 @@ func TestReplicaSetPruneDevices(t *testing.T) {
 			assert.Contains(t, plan.String(), "removeDevice(")
 
 			// Without PruneDevices at apply, the reviewed plan is not what would run.
-			_, err = c.ApplyReplicaSet(ctx, plan, &phala.ApplyOptions{Plan: &phala.PlanOptions{Chain: sb.Chain.Client}})
+			_, err = c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}})
 			require.ErrorIs(t, err, phala.ErrStalePlan)
 
 			sb.Server.FailNext(phalatest.Fault{Method: http.MethodDelete, PathPrefix: "/cvms/" + failing.VMUUID, Status: http.StatusInternalServerError})
-			opts := &phala.ApplyOptions{Plan: &phala.PlanOptions{Chain: sb.Chain.Client}, PruneDevices: true}
+			opts := phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}, PruneDevices: true}
 			if mode == "registrar" {
 				reg, err := onchain.NewRegistrar(sb.Chain.Client, sb.Chain.Transactor(1), onchain.WithPollInterval(5e6))
 				require.NoError(t, err)

@@ -23,14 +23,14 @@ func TestApplyReplicaSetVerifiesNewReplicas(t *testing.T) {
 			// A move from a1 to b1: one create, then one removal of a live instance.
 			spec := f.spec(phala.Placement{Node: "b1", Count: 1}, phala.Placement{Node: "a1", Count: 0})
 			spec.Source = f.src.VMUUID
-			plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+			plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 			require.NoError(t, err)
 			require.Len(t, plan.Creates, 1)
 			require.Len(t, plan.Removals, 1)
 
-			wait := *f.waitFn
+			wait := f.waitFn
 			wait.OnProgress = func(cvm *phala.CVM) { f.srv.SetAttestationFault(cvm.VMUUID, tt.fault) }
-			res, err := f.c.ApplyReplicaSet(f.ctx, plan, &phala.ApplyOptions{Wait: &wait, Verify: trustEmulator(f.srv)})
+			res, err := f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Wait: wait, Verify: trustEmulator(f.srv)})
 			require.NotNil(t, res)
 			require.Len(t, res.Creates, 1)
 			cr := res.Creates[0]
@@ -82,19 +82,19 @@ func TestApplyReplicaSetVerifiesNewReplicas(t *testing.T) {
 func TestApplyReplicaSetVerifyWithoutRemovals(t *testing.T) {
 	f := newSetFixture(t)
 	spec := f.spec(phala.Placement{Node: "a1", Count: 1}, phala.Placement{Region: "eu-central", Count: 2})
-	plan, err := f.c.PlanReplicaSet(f.ctx, spec, nil)
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
 	require.NoError(t, err)
 	require.Len(t, plan.Creates, 2)
 	require.Empty(t, plan.Removals)
 	n := 0
-	wait := *f.waitFn
+	wait := f.waitFn
 	wait.OnProgress = func(cvm *phala.CVM) {
 		if n == 0 {
 			f.srv.SetAttestationFault(cvm.VMUUID, phalatest.AttestationForeignComposeHash)
 		}
 		n++
 	}
-	opts := &phala.ApplyOptions{Wait: &wait, Verify: trustEmulator(f.srv), Concurrency: 1}
+	opts := phala.ApplyOptions{Wait: wait, Verify: trustEmulator(f.srv), Concurrency: 1}
 	res, err := f.c.ApplyReplicaSet(f.ctx, plan, opts)
 	var ae *phala.ApplyError
 	require.ErrorAs(t, err, &ae)

@@ -58,13 +58,13 @@ func setMultisig(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "node-a", Count: 1}, {Region: "ms", Count: 8}}}
-	po := &phala.PlanOptions{Chain: sb.Chain.Client}
+	po := phala.PlanOptions{Chain: sb.Chain.Client}
 	plan, err := c.PlanReplicaSet(ctx, spec, po)
 	if err != nil {
 		return err
 	}
 	sb.Server.ResetRequests()
-	res, err := c.ApplyReplicaSet(ctx, plan, &phala.ApplyOptions{Plan: po})
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Plan: po})
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func setKeyOwned(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "node-a", Count: 1}, {Region: "k", Count: 8}}}
-	po := &phala.PlanOptions{Chain: ec, RPC: rc}
+	po := phala.PlanOptions{Chain: ec, RPC: rc}
 	plan, err := c.PlanReplicaSet(ctx, spec, po)
 	if err != nil {
 		return err
@@ -144,7 +144,7 @@ func setKeyOwned(ctx context.Context, out io.Writer) error {
 	sb.Server.ResetRequests()
 	counter.reset()
 	start := time.Now()
-	res, err := c.ApplyReplicaSet(ctx, plan, &phala.ApplyOptions{Plan: po, Registrar: reg})
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Plan: po, Registrar: reg})
 	wall := time.Since(start)
 	if err != nil {
 		return err
@@ -164,12 +164,12 @@ func setKeyOwned(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	cspec := &phala.ReplicaSet{Source: src.VMUUID, Placements: []phala.Placement{{Node: "home", Count: 1}, {Region: "k", Count: 8}}}
-	cplan, err := cc.PlanReplicaSet(ctx, cspec, nil)
+	cplan, err := cc.PlanReplicaSet(ctx, cspec, phala.PlanOptions{})
 	if err != nil {
 		return err
 	}
 	hstart := time.Now()
-	if _, err := cc.ApplyReplicaSet(ctx, cplan, nil); err != nil {
+	if _, err := cc.ApplyReplicaSet(ctx, cplan, phala.ApplyOptions{}); err != nil {
 		return err
 	}
 	httpOnly := time.Since(hstart)
@@ -219,7 +219,7 @@ func setPlanRequests(ctx context.Context, out io.Writer) error {
 	spec := &phala.ReplicaSet{Source: "app_" + app.App.ID, Placements: []phala.Placement{{Node: "node-a", Count: 1}, {Region: "r", Count: 105}}}
 	sb.Server.ResetRequests()
 	counter.reset()
-	plan, err := c.PlanReplicaSet(ctx, spec, &phala.PlanOptions{Chain: ec, RPC: rc})
+	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{Chain: ec, RPC: rc})
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func setScale(ctx context.Context, out io.Writer, latency time.Duration) error {
 			srv.SetLatency(latency)
 			spec := &phala.ReplicaSet{Source: "app_" + app.ID, Placements: []phala.Placement{{Node: "big", Count: tc.to}}}
 			start := time.Now()
-			plan, err := c.PlanReplicaSet(ctx, spec, nil)
+			plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{})
 			planTime := time.Since(start)
 			if err != nil {
 				srv.Close()
@@ -274,7 +274,7 @@ func setScale(ctx context.Context, out io.Writer, latency time.Duration) error {
 			}
 			srv.ResetRequests()
 			start = time.Now()
-			_, err = c.ApplyReplicaSet(ctx, plan, &phala.ApplyOptions{Concurrency: conc})
+			_, err = c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Concurrency: conc})
 			applyTime := time.Since(start)
 			reqs := len(srv.Requests())
 			srv.Close()

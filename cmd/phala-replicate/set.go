@@ -440,7 +440,7 @@ func (sc *setCommand) showPlan(w io.Writer) {
 // the DstackApp contract already allows; the chain is known only from the
 // first plan.
 func (sc *setCommand) planSet(ctx context.Context) error {
-	p, err := sc.client.PlanReplicaSet(ctx, sc.spec, &phala.PlanOptions{PruneDevices: sc.so.prune})
+	p, err := sc.client.PlanReplicaSet(ctx, sc.spec, phala.PlanOptions{PruneDevices: sc.so.prune})
 	if err != nil {
 		return err
 	}
@@ -452,7 +452,7 @@ func (sc *setCommand) planSet(ctx context.Context) error {
 		if po != nil {
 			po.PruneDevices = sc.so.prune
 			sc.planOpts = po
-			if p, err = sc.client.PlanReplicaSet(ctx, sc.spec, po); err != nil {
+			if p, err = sc.client.PlanReplicaSet(ctx, sc.spec, *po); err != nil {
 				return err
 			}
 		}
@@ -527,14 +527,16 @@ func (sc *setCommand) apply(ctx context.Context, doc *setDoc) error {
 			return err
 		}
 	}
-	opts := &phala.ApplyOptions{
-		Plan:         sc.planOpts,
+	opts := phala.ApplyOptions{
 		Concurrency:  sc.so.concurrency,
 		Env:          sc.spec.Env,
 		Prepare:      multisig,
 		PruneDevices: sc.so.prune,
 		SafeOptions:  []onchain.Option{onchain.WithCreatedAt(sc.now())},
-		Wait:         &phala.WaitOptions{PollInterval: sc.o.pollInterval},
+		Wait:         phala.WaitOptions{PollInterval: sc.o.pollInterval},
+	}
+	if sc.planOpts != nil {
+		opts.Plan = *sc.planOpts
 	}
 	if sc.reg != nil {
 		opts.Registrar = setRegistrar{sc.reg}
@@ -591,7 +593,7 @@ func (sc *setCommand) apply(ctx context.Context, doc *setDoc) error {
 // plan and the apply (a replica finished booting), the plan of the state
 // now is applied instead only if nothing was confirmed and it removes
 // nothing either: a removal is never carried out unreviewed.
-func (sc *setCommand) applyFresh(ctx context.Context, opts *phala.ApplyOptions) (*phala.ApplyResult, error) {
+func (sc *setCommand) applyFresh(ctx context.Context, opts phala.ApplyOptions) (*phala.ApplyResult, error) {
 	plan := sc.plan
 	for attempt := 0; ; attempt++ {
 		res, err := sc.client.ApplyReplicaSet(ctx, plan, opts)
