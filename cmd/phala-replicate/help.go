@@ -97,6 +97,10 @@ Replica sets (plan, apply):
                            confirmation wait
   --safe-file FILE         without a key: ONE Safe Transaction Builder batch with every
   --prepared-file FILE     missing call, and the prepared set (commit tokens, mode 0600)
+  --prune-devices          opt-in: also take the devices of nodes left with no instance of
+                           the app off the DstackApp allow-list (key: one send, one wait;
+                           no key: needs --safe-file, which gets the removeDevice batch);
+                           asks for confirmation like a removal
   --commit                 with --prepared-file and --transaction-hash (default
                            "already-registered"): commit every prepared replica; a rerun
                            resumes where an interrupted commit stopped

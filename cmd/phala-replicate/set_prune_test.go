@@ -128,3 +128,11 @@ func TestCLIApplyPruneDevices(t *testing.T) {
 		})
 	}
 }
+
+func TestCLIHelpPruneDevices(t *testing.T) {
+	res := runBin(t, nil, "--help")
+	require.Equal(t, exitOK, res.code)
+	for _, want := range []string{"--prune-devices", "removeDevice batch"} {
+		assert.Contains(t, res.stdout, want)
+	}
+}
