@@ -247,4 +247,13 @@
 // the declared count; each removal is a [Client.DeleteCVM] checked against the app.
 // A failed item does not stop the others ([*ApplyError]); applying a new plan
 // converges without creating anything twice.
+//
+// Pruning is opt-in ([PlanOptions].PruneDevices, [ApplyOptions].PruneDevices):
+// after the removals, the devices of listed nodes that no longer host any
+// instance of the app, and that the DstackApp contract still allows, are taken
+// off its allow-list, with the Registrar in one send and one wait (a
+// [DeviceRemover]) or as ONE Safe batch of removeDevice calls. The device of a
+// node that keeps or gets an instance (protected, stopped or of another compose
+// hash included), or where a removal did not succeed, is never removed, and
+// nothing is pruned while the device of such a node is unknown.
 package phala
