@@ -37,14 +37,20 @@ func (e *NotAttemptedError) Is(target error) bool { return target == ErrNotAttem
 func (e *NotAttemptedError) Unwrap() error { return e.Cause }
 
 // ScaleResult is the outcome of one replica of a Scale call: VM when it was created,
-// Err otherwise.
+// Err otherwise. With ScaleOptions.Verify, a created replica that did not run and
+// verify has both VM and Err (a [*VerificationError] for a failed check, a
+// [*ReplicaFailedError] for a failed boot, or ctx's error), and Verification is
+// set when it passed.
 type ScaleResult struct {
 	VM  *VM
 	Err error
+	// Verification is the passing verification of the replica, with
+	// ScaleOptions.Verify.
+	Verification *Verification
 }
 
-// ScaleError is returned by Scale when not every replica was created. The results
-// still list every outcome. Err is the first failure of an attempt that was sent
+// ScaleError is returned by Scale when not every replica was created (or, with
+// ScaleOptions.Verify, did not run and verify). The results still list every outcome. Err is the first failure of an attempt that was sent
 // (the cause of the attempts not sent only when none failed; Unwrap returns it).
 // The counts tell the attempts apart: Unknown ones were sent and may have created a
 // replica (their error wraps *OutcomeUnknownError: check with ListReplicas before
@@ -53,6 +59,7 @@ type ScaleResult struct {
 type ScaleError struct {
 	Requested    int
 	Created      int // created, with the replica in the result
+	Unverified   int // of Created, with ScaleOptions.Verify: did not run and verify
 	Unreadable   int // created, but the answer could not be read
 	Unknown      int // sent, outcome unknown
 	NotAttempted int // never sent
@@ -62,6 +69,9 @@ type ScaleError struct {
 // Error gives the counts and the first failure.
 func (e *ScaleError) Error() string {
 	var parts []string
+	if e.Unverified > 0 {
+		parts = append(parts, fmt.Sprintf("%d of them not running and verified", e.Unverified))
+	}
 	if e.Unreadable > 0 {
 		parts = append(parts, fmt.Sprintf("%d more created but the answer could not be read", e.Unreadable))
 	}
@@ -82,13 +92,17 @@ func (e *ScaleError) Error() string {
 func (e *ScaleError) Unwrap() error { return e.Err }
 
 // MarshalJSON encodes the result as an object: "vm" when the replica was created,
-// "error" (the message of Err) when not. No secret is printed: an error's message
-// never holds one.
+// "error" (the message of Err) when it was not or did not run and verify,
+// "verification" when it passed ScaleOptions.Verify and "verification_failure"
+// (the failed check and the two values compared) when Err is a
+// [*VerificationError]. No secret is printed: an error's message never holds one.
 func (r ScaleResult) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		VM  *VM    `json:"vm,omitempty"`
-		Err string `json:"error,omitempty"`
-	}{r.VM, errorText(r.Err)})
+		VM           *VM                `json:"vm,omitempty"`
+		Verification *Verification      `json:"verification,omitempty"`
+		Failure      *VerificationError `json:"verification_failure,omitempty"`
+		Err          string             `json:"error,omitempty"`
+	}{r.VM, r.Verification, asVerificationError(r.Err), errorText(r.Err)})
 }
 
 // MarshalJSON encodes the error as an object: "error" is its message, the counts
@@ -98,11 +112,12 @@ func (e *ScaleError) MarshalJSON() ([]byte, error) {
 		Message      string `json:"error"`
 		Requested    int    `json:"requested"`
 		Created      int    `json:"created"`
+		Unverified   int    `json:"unverified"`
 		Unreadable   int    `json:"unreadable"`
 		Unknown      int    `json:"unknown"`
 		NotAttempted int    `json:"not_attempted"`
 		Err          string `json:"cause,omitempty"`
-	}{e.Error(), e.Requested, e.Created, e.Unreadable, e.Unknown, e.NotAttempted, errorText(e.Err)})
+	}{e.Error(), e.Requested, e.Created, e.Unverified, e.Unreadable, e.Unknown, e.NotAttempted, errorText(e.Err)})
 }
 
 // ScaleOptions tunes Scale. It is passed by value; the zero value uses the
@@ -114,6 +129,16 @@ type ScaleOptions struct {
 	// OnResult, when set, is called as each attempt finishes (or is skipped), with
 	// its index; calls are serialised.
 	OnResult func(index int, res ScaleResult)
+	// Verify, when set, waits for each created replica to run and verifies its
+	// attestation then, as [WaitOptions].Verify does (an empty AppID or
+	// ComposeHash means the replica's own, as GET /cvms/{id} reports it; pass
+	// them to take the API's word out of the check). An attempt finishes, and
+	// OnResult is called, once its replica verified or failed to. Wait.Verify
+	// may be given instead; setting both is refused.
+	Verify *VerifyOptions
+	// Wait is the poll schedule of Verify; the zero value uses WaitForReplica's
+	// defaults. Without Verify (or Wait.Verify) Scale does not wait.
+	Wait WaitOptions
 }
 
 // Scale creates n replicas of source, as the dashboard's "Scale" action does. The
@@ -130,8 +155,15 @@ type ScaleOptions struct {
 // way, the remaining results match ErrInsufficientSlots without a request). No
 // request is ever resent, so nothing is duplicated.
 //
+// With opts.Verify each created replica is then waited for and verified as
+// [Client.WaitForReplicas] does (the same polling, GET /cvms/{id} and GET
+// /cvms/{id}/attestation); its result carries the [Verification] or the error (a
+// [*VerificationError] for a failed check), and it is counted in
+// ScaleError.Unverified. A replica that fails to verify does not stop the
+// launches. Bad Verify or Wait options are refused before any request.
+//
 // The results always have n entries in order. The error is nil only when all n
-// replicas were created; it is a [*ScaleError] when some were not, or the error of
+// replicas were created (and, with opts.Verify, run and verified); it is a [*ScaleError] when some were not, or the error of
 // the resolution step when none was attempted (results are then nil).
 func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateRequest, opts ScaleOptions) ([]ScaleResult, error) {
 	if n < 1 {
@@ -143,6 +175,30 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 	conc := DefaultScaleConcurrency
 	if opts.Concurrency > 0 {
 		conc = opts.Concurrency
+	}
+	if opts.Verify != nil && opts.Wait.Verify != nil {
+		return nil, invalidArg("Verify", "", "set Verify or Wait.Verify, not both")
+	}
+	wait, err := newPoller(&opts.Wait)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Verify != nil {
+		if err := checkVerifyOptions(opts.Verify); err != nil {
+			return nil, err
+		}
+		wait.verify = opts.Verify
+	}
+	if wait.verify == nil {
+		wait = nil // Scale waits only to verify
+	} else if wait.progress != nil {
+		var mu sync.Mutex
+		progress := wait.progress
+		wait.progress = func(cvm *CVM) {
+			mu.Lock()
+			defer mu.Unlock()
+			progress(cvm)
+		}
 	}
 	onResult := opts.OnResult
 	src, err := parseSource(source)
@@ -162,10 +218,13 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 		wg        sync.WaitGroup
 		reportMu  sync.Mutex
 	)
-	report := func(i int, res ScaleResult) {
+	// report records res; a replica that was created but did not verify does not
+	// stop the launches (they are made long before any replica boots).
+	waited := make([]bool, n) // created, then waited for and verified
+	report := func(i int, res ScaleResult, wasWaited bool) {
 		mu.Lock()
-		results[i] = res
-		if res.Err != nil && firstErr == nil {
+		results[i], waited[i] = res, wasWaited
+		if res.Err != nil && !wasWaited && firstErr == nil {
 			firstErr = res.Err
 		}
 		var skipped *NotAttemptedError
@@ -200,6 +259,7 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 		conc = 1
 	}
 
+	firstDone := make(chan struct{}) // closed once the first create is reported or verifying
 	sem := make(chan struct{}, conc)
 	for i := 0; i < n; i++ {
 		acquired := false
@@ -213,19 +273,35 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 				<-sem
 			}
 			for j := i; j < n; j++ {
-				report(j, ScaleResult{Err: &NotAttemptedError{Cause: cause}})
+				report(j, ScaleResult{Err: &NotAttemptedError{Cause: cause}}, false)
 			}
 			break
 		}
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			defer func() { <-sem }()
 			vm, err := r.replicate(ctx)
-			report(i, ScaleResult{VM: vm, Err: err})
+			<-sem
+			if err != nil || wait == nil {
+				report(i, ScaleResult{VM: vm, Err: err}, false)
+				if i == 0 {
+					close(firstDone)
+				}
+				return
+			}
+			if i == 0 {
+				close(firstDone)
+			}
+			res := ScaleResult{VM: vm}
+			uuid, err := parseVMUUID("vm_uuid", vm.Instance().VMUUID)
+			if err == nil {
+				_, res.Verification, err = c.waitOne(ctx, uuid, wait)
+			}
+			res.Err = err
+			report(i, res, true)
 		}(i)
 		if i == 0 && firstAlone {
-			wg.Wait()
+			<-firstDone
 		}
 	}
 	wg.Wait()
@@ -234,7 +310,7 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 	if se.Err == nil {
 		se.Err = firstErr // nothing sent failed: the cause of the skipped attempts
 	}
-	for _, res := range results {
+	for i, res := range results {
 		var (
 			skipped    *NotAttemptedError
 			unreadable *UnreadableCreatedError
@@ -243,6 +319,9 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 		switch {
 		case res.Err == nil && res.VM != nil:
 			se.Created++
+		case waited[i]: // created, but did not run and verify
+			se.Created++
+			se.Unverified++
 		case errors.As(res.Err, &skipped): // first: its cause may be an unknown outcome
 			se.NotAttempted++
 		case errors.As(res.Err, &unreadable):
@@ -251,7 +330,7 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 			se.Unknown++
 		}
 	}
-	if se.Created == n {
+	if se.Created == n && se.Unverified == 0 {
 		return results, nil
 	}
 	return results, se
