@@ -6,7 +6,7 @@ PHALA_CLI_DIR ?= /tmp/phala-cli-1.1.18
 PHALA_CLI     ?= $(PHALA_CLI_DIR)/node_modules/.bin/phala
 FUZZTIME      ?= 1m
 
-.PHONY: bench bench-cli bench-go fuzz-long
+.PHONY: mutate bench bench-cli bench-go fuzz-long
 
 # The official CLI, installed once into PHALA_CLI_DIR (needs node and npm).
 $(PHALA_CLI):
@@ -36,3 +36,9 @@ bench-binary:
 	  printf '| %-12s | %5.1f s | %5.1f MB | %s s | %5.1f MiB |\n' "$${tags:-installed}" $$(echo "$$end - $$start" | bc) $$(echo "$$size / 1000000" | bc -l) $$wall $$(echo "$$rss / 1024" | bc -l); \
 	  rm -rf $$cache $$(dirname $$out); \
 	done
+
+# Mutation testing of the safety-critical lines (scripts/mutations.txt): every listed
+# wrong version of a line must make its tests fail. About 10 minutes on 2 cores, so it
+# is run before stopping rather than in CI.
+mutate:
+	scripts/mutate.sh

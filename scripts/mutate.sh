@@ -16,7 +16,8 @@
 #   file:    <path relative to the module root>
 #   from:    <exact text, must occur exactly once in file>
 #   to:      <replacement>
-# "\n" in from/to stands for a newline.
+# "\n" in from/to stands for a newline and "\t" for a tab; leading and trailing blanks
+# of from/to are dropped, so a text is matched wherever it is indented.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,6 +29,14 @@ trap 'rm -rf "$work"' EXIT
 # A copy of the module without .git; the module cache and build cache are shared.
 tar -C "$root" --exclude=.git -cf - . | tar -C "$work" -xf -
 cd "$work"
+
+# The unmutated copy must build and pass the packages the list names; otherwise every
+# mutant "fails" for the wrong reason.
+if ! go build ./... >"$work/.baseline.log" 2>&1; then
+	echo "the tree does not build without mutations:" >&2
+	cat "$work/.baseline.log" >&2
+	exit 1
+fi
 
 python3 - "$list" "$filter" <<'PY' >"$work/.mutations.tsv"
 import sys
@@ -55,7 +64,9 @@ for b in blocks:
     mid, pkg, run = b["id"].split(None, 2)
     if flt and flt not in mid:
         continue
-    print("\t".join([mid, pkg, run, b["file"], b["from"], b["to"]]))
+    # Tabs inside the code would split the TSV line: carry them as \t.
+    esc = lambda v: v.replace("\t", "\\t")
+    print("\t".join([mid, pkg, run, b["file"], esc(b["from"]), esc(b["to"])]))
 PY
 
 total=0
@@ -66,7 +77,8 @@ while IFS=$'\t' read -r id pkg run file from to; do
 	cp "$file" "$file.orig"
 	if ! python3 - "$file" "$from" "$to" <<'PY'; then
 import sys
-path, frm, to = sys.argv[1], sys.argv[2].replace("\\n", "\n"), sys.argv[3].replace("\\n", "\n")
+unesc = lambda v: v.replace("\\n", "\n").replace("\\t", "\t")
+path, frm, to = sys.argv[1], unesc(sys.argv[2]), unesc(sys.argv[3])
 src = open(path, encoding="utf-8").read()
 n = src.count(frm)
 if n != 1:
