@@ -201,38 +201,9 @@ func (r *Registrar) EnsureRegisteredSet(ctx context.Context, req SetPrerequisite
 		return &SetRegistration{Block: st.Block}, nil
 	}
 
-	out := &SetRegistration{}
-	record := func() {
-		out.Txs = out.Txs[:0]
-		for _, w := range plan {
-			if w.tx != nil {
-				out.Txs = append(out.Txs, SetTx{Method: w.method, Arg: w.key.arg, TxHash: w.tx.Hash()})
-			}
-		}
-	}
-	if err := r.submit(ctx, req.App, plan, st.Block, &Registration{}); err != nil {
-		record()
-		if len(out.Txs) == 0 {
-			return nil, err
-		}
-		return out, err
-	}
-	record()
-	receipts, err := r.wait(ctx, plan)
+	out, err := r.sendSet(ctx, req.App, plan, st.Block)
 	if err != nil {
 		return out, err
-	}
-	for _, w := range plan {
-		r.forget(w.key, w.tx)
-	}
-	for i, w := range plan {
-		r.emit(Event{Kind: EventConfirmed, Method: w.method, TxHash: w.tx.Hash(), Nonce: w.tx.Nonce(), Block: receipts[i].BlockNumber.Uint64()})
-	}
-	if err := r.checkReverts(ctx, req.App, plan, receipts); err != nil {
-		return out, err
-	}
-	for _, rc := range receipts {
-		out.Block = max(out.Block, rc.BlockNumber.Uint64())
 	}
 	after, err := r.rereadSet(ctx, req, out.Block)
 	if err != nil {
@@ -343,6 +314,32 @@ func (r *Registrar) RemoveDevices(ctx context.Context, req DeviceRemoval) (_ *Se
 		return &SetRegistration{Block: st.Block}, nil
 	}
 
+	out, err := r.sendSet(ctx, req.App, plan, st.Block)
+	if err != nil {
+		return out, err
+	}
+	after, err := r.rereadSet(ctx, sreq, out.Block)
+	if err != nil {
+		return out, fmt.Errorf("onchain: re-reading the contract after removal: %w", err)
+	}
+	var still []common.Hash
+	for _, w := range plan {
+		if after.DevicesListed[w.key.arg] {
+			still = append(still, w.key.arg)
+		}
+	}
+	if len(still) > 0 {
+		return out, &DevicesStillListedError{Devices: still, Block: after.Block}
+	}
+	r.log.InfoContext(ctx, "onchain: devices removed", "app", req.App, "txs", len(out.Txs), "block", out.Block)
+	return out, nil
+}
+
+// sendSet sends plan in one pipelined submit, waits for every receipt at once and
+// checks them for reverts. Once anything was sent the result lists it, also with an
+// error, so the caller can check on it instead of sending again; Block is the block
+// of the last receipt.
+func (r *Registrar) sendSet(ctx context.Context, app common.Address, plan []*write, block uint64) (*SetRegistration, error) {
 	out := &SetRegistration{}
 	record := func() {
 		out.Txs = out.Txs[:0]
@@ -352,7 +349,7 @@ func (r *Registrar) RemoveDevices(ctx context.Context, req DeviceRemoval) (_ *Se
 			}
 		}
 	}
-	if err := r.submit(ctx, req.App, plan, st.Block, &Registration{}); err != nil {
+	if err := r.submit(ctx, app, plan, block, &Registration{}); err != nil {
 		record()
 		if len(out.Txs) == 0 {
 			return nil, err
@@ -370,25 +367,11 @@ func (r *Registrar) RemoveDevices(ctx context.Context, req DeviceRemoval) (_ *Se
 	for i, w := range plan {
 		r.emit(Event{Kind: EventConfirmed, Method: w.method, TxHash: w.tx.Hash(), Nonce: w.tx.Nonce(), Block: receipts[i].BlockNumber.Uint64()})
 	}
-	if err := r.checkReverts(ctx, req.App, plan, receipts); err != nil {
+	if err := r.checkReverts(ctx, app, plan, receipts); err != nil {
 		return out, err
 	}
 	for _, rc := range receipts {
 		out.Block = max(out.Block, rc.BlockNumber.Uint64())
 	}
-	after, err := r.rereadSet(ctx, sreq, out.Block)
-	if err != nil {
-		return out, fmt.Errorf("onchain: re-reading the contract after removal: %w", err)
-	}
-	var still []common.Hash
-	for _, w := range plan {
-		if after.DevicesListed[w.key.arg] {
-			still = append(still, w.key.arg)
-		}
-	}
-	if len(still) > 0 {
-		return out, &DevicesStillListedError{Devices: still, Block: after.Block}
-	}
-	r.log.InfoContext(ctx, "onchain: devices removed", "app", req.App, "txs", len(out.Txs), "block", out.Block)
 	return out, nil
 }
