@@ -219,7 +219,7 @@ func TestCLIDemo(t *testing.T) {
 		"── 4. Replica sets",
 		"3 to create, 0 to remove, 2 kept",
 		"0 to create, 3 to remove, 2 kept",
-		"Done: 3 replicas created in ",
+		"Done: 6 replicas created in ",
 	} {
 		assert.Contains(t, res.stdout, want)
 	}

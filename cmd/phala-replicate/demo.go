@@ -118,7 +118,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(w, "\nDone: %d replicas created in %.1fs.\n", len(sb.Srv.Replicas()), time.Since(start).Seconds())
+	removed := len(sb.Srv.Deleted())
+	fmt.Fprintf(w, "\nDone: %d replicas created in %.1fs (%d of them removed by the scale-down).\n",
+		len(sb.Srv.Replicas())+removed, time.Since(start).Seconds(), removed)
 	fmt.Fprintln(w, "Against Phala Cloud, set PHALA_CLOUD_API_KEY and run the same commands with your own CVM;")
 	fmt.Fprintln(w, "'phala-replicate --help' lists every flag.")
 	return nil

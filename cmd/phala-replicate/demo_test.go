@@ -19,6 +19,6 @@ func TestRunDemoInProcess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	require.NoError(t, runDemo(ctx, &stdout, &stderr), "stderr:\n%s", stderr.String())
-	assert.Contains(t, stdout.String(), "Done: 3 replicas created in ")
+	assert.Contains(t, stdout.String(), "Done: 6 replicas created in ")
 	assert.Contains(t, stderr.String(), "→ addComposeHash sent: tx ")
 }
