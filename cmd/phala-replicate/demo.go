@@ -20,9 +20,6 @@ import (
 	"github.com/phalaforge/phala-go/phalatest"
 )
 
-// demoBuilt reports whether this binary holds the emulator demo.
-const demoBuilt = true
-
 // demoPollInterval keeps the demo's waits short.
 const demoPollInterval = 100 * time.Millisecond
 

@@ -7,10 +7,9 @@ import (
 	"io"
 )
 
-// demoBuilt reports whether this binary holds the emulator demo. The demo
-// links go-ethereum's simulated chain (four times the binary's size and its
-// start-up memory), so only a build with -tags demo has it.
-const demoBuilt = false
+// demoCommand is how to run the emulator demo, which a build without the
+// demo tag does not hold.
+const demoCommand = "go run -tags demo github.com/phalaforge/phala-go/cmd/phala-replicate@latest demo"
 
 // runDemo explains how to run the demo: this build does not hold it.
 func runDemo(context.Context, io.Writer, io.Writer) error {

@@ -47,10 +47,6 @@ func main() {
 	os.Exit(code)
 }
 
-// demoCommand is how to run the emulator demo, which a build without the
-// demo tag does not hold.
-const demoCommand = "go run -tags demo github.com/phalaforge/phala-go/cmd/phala-replicate@latest demo"
-
 // run runs the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	return runWith(ctx, args, stdout, stderr, getenv, settings{})
