@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/phalaforge/phala-go/internal/redact"
 )
 
 // How secrets are kept out of output
@@ -15,23 +17,8 @@ import (
 // prints it. The one exception is [PreparedReplica]'s JSON form, which keeps the
 // commit token because storing it to commit later is what it is for.
 
-// formatSafe writes s (the redacted form of a value) for any verb: %v, %+v, %s,
-// %q, %x and %X format s with their flags, %#v writes goSyntax, and the other
-// verbs (%d, %f, …), which do not apply to a string, write s as %s would.
-func formatSafe(f fmt.State, verb rune, s, goSyntax string) {
-	switch verb {
-	case 'v':
-		if f.Flag('#') {
-			_, _ = io.WriteString(f, goSyntax)
-			return
-		}
-		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
-	case 's', 'q', 'x', 'X':
-		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
-	default:
-		fmt.Fprintf(f, fmt.FormatString(f, 's'), s)
-	}
-}
+// formatSafe is [redact.Format]: every verb prints s, %#v prints goSyntax.
+func formatSafe(f fmt.State, verb rune, s, goSyntax string) { redact.Format(f, verb, s, goSyntax) }
 
 // formatError is formatSafe for an error: every verb prints its message, %#v its
 // Go syntax.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"unicode/utf8"
+
+	"github.com/phalaforge/phala-go/internal/redact"
 )
 
 // Limits a CVM enforces on its environment (dstack-util parse_env and the size of the
@@ -48,7 +50,7 @@ func (v EnvVar) GoString() string {
 // Format implements [fmt.Formatter]: %v, %s, %q, %x and %X format String, %#v
 // formats GoString, and any other verb (%d, …) writes String as %s would, so no
 // verb prints the value.
-func (v EnvVar) Format(f fmt.State, verb rune) { formatSafe(f, verb, v.String(), v.GoString()) }
+func (v EnvVar) Format(f fmt.State, verb rune) { redact.Format(f, verb, v.String(), v.GoString()) }
 
 // MarshalJSON encodes {"key": Key, "value": "[REDACTED]"}. Encrypt builds the
 // plaintext it encrypts itself, so it is not affected.
@@ -57,24 +59,6 @@ func (v EnvVar) MarshalJSON() ([]byte, error) {
 		Key   string `json:"key"`
 		Value string `json:"value"`
 	}{v.Key, redacted})
-}
-
-// formatSafe writes s (the redacted form of a value) for any verb: %v, %s, %q, %x
-// and %X format s with their flags, %#v writes goSyntax, and the other verbs (%d,
-// %f, …), which do not apply to a string, write s as %s would.
-func formatSafe(f fmt.State, verb rune, s, goSyntax string) {
-	switch verb {
-	case 'v':
-		if f.Flag('#') {
-			_, _ = io.WriteString(f, goSyntax)
-			return
-		}
-		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
-	case 's', 'q', 'x', 'X':
-		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
-	default:
-		fmt.Fprintf(f, fmt.FormatString(f, 's'), s)
-	}
 }
 
 // Option configures [Encrypt] and [Validate].

@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/phalaforge/phala-go/internal/redact"
 )
 
 // AlreadyRegistered is the transaction_hash sent on commit when nothing had to
@@ -212,7 +213,7 @@ func (e *ErrOnchainPrerequisite) Format(f fmt.State, verb rune) {
 	if e != nil {
 		msg = e.Error()
 	}
-	formatSafe(f, verb, msg, e.GoString())
+	redact.Format(f, verb, msg, e.GoString())
 }
 
 // LogValue implements [slog.LogValuer]: the message and the payload's public
@@ -279,24 +280,6 @@ func (e *ErrOnchainPrerequisite) MarshalJSON() ([]byte, error) {
 		out.Cause = e.hideToken(e.Cause.Error())
 	}
 	return json.Marshal(out)
-}
-
-// formatSafe writes s (the redacted form of a value) for any verb: %v, %s, %q,
-// %x and %X format s with their flags, %#v writes goSyntax, and the other
-// verbs (%d, %f, …), which do not apply to a string, write s as %s would.
-func formatSafe(f fmt.State, verb rune, s, goSyntax string) {
-	switch verb {
-	case 'v':
-		if f.Flag('#') {
-			_, _ = io.WriteString(f, goSyntax)
-			return
-		}
-		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
-	case 's', 'q', 'x', 'X':
-		fmt.Fprintf(f, fmt.FormatString(f, verb), s)
-	default:
-		fmt.Fprintf(f, fmt.FormatString(f, 's'), s)
-	}
 }
 
 // ComposeHashBytes returns the compose hash as 32 bytes ([*HexError] if it is
