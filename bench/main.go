@@ -1,10 +1,14 @@
 // Command bench measures the SDK against the phalatest emulator and a simulated
-// chain, and the official Node CLI (phala@1.1.18) against the same emulator,
-// and prints the markdown tables of docs/benchmarks.md.
+// chain (in process, beside the ideal round trips × latency), and the
+// phala-replicate binary against the official Node CLI (phala@1.1.18) as whole
+// processes in alternating pairs against the same emulator, and prints the
+// markdown tables of docs/benchmarks.md.
 //
-//	go run ./bench -cli /tmp/phalacli/node_modules/.bin/phala -runs 5
+//	go run ./bench -cli /tmp/phala-cli-1.1.18/node_modules/.bin/phala -runs 5
 //
-// Without -cli (or when the CLI cannot be run) the CLI columns say why.
+// Without -cli (or when the CLI cannot be run) the CLI columns say why;
+// -cli-self runs the process comparison with our binary on both sides (to
+// check the harness where the official CLI cannot be installed).
 package main
 
 import (
@@ -16,7 +20,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -40,7 +43,8 @@ func main() {
 	cli := flag.String("cli", "", "path of the official CLI's phala binary (npm i phala@1.1.18)")
 	runs := flag.Int("runs", 5, "runs per wall-time cell (median reported)")
 	latency := flag.Duration("latency", 50*time.Millisecond, "injected latency per request")
-	only := flag.String("only", "", `run one part only: "sets" (the replica set tables)`)
+	only := flag.String("only", "", `run one part only: "sets" (the replica set tables), "cli" (the CLI-vs-CLI tables)`)
+	self := flag.Bool("cli-self", false, "compare our binary with itself instead of the official CLI (harness check)")
 	flag.Parse()
 	if *only == "sets" {
 		if err := replicaSets(context.Background(), os.Stdout, *latency); err != nil {
@@ -49,7 +53,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(os.Stdout, *cli, *runs, *latency); err != nil {
+	if err := run(os.Stdout, *cli, *self, *only == "cli", *runs, *latency); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -67,7 +71,7 @@ type scenario struct {
 	cliWhy  string                  // why cliArgs is nil
 }
 
-func run(out io.Writer, cliPath string, runs int, latency time.Duration) error {
+func run(out io.Writer, cliPath string, self, cliOnly bool, runs int, latency time.Duration) error {
 	ctx := context.Background()
 	secret := []envcrypt.EnvVar{{Key: "API_KEY", Value: "bench-secret"}}
 	byID := func(ctx context.Context, w *world, env []envcrypt.EnvVar) error {
@@ -123,19 +127,47 @@ func run(out io.Writer, cliPath string, runs int, latency time.Duration) error {
 	}
 
 	var cliErr string
-	if cliPath == "" {
+	if self {
+		cliErr = ""
+	} else if cliPath == "" {
 		cliErr = "not run: no -cli path given"
 	} else if _, err := os.Stat(cliPath); err != nil {
 		cliErr = "not run: " + err.Error()
 	}
+	oursPath, cleanup, err := buildOurs(ctx)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	ours, theirs := oursProc(oursPath), officialProc(cliPath)
+	if self {
+		theirs = oursProc(oursPath)
+		theirs.name = "phala-replicate (again)"
+	}
+	if cliOnly {
+		if cliErr != "" {
+			return fmt.Errorf("official CLI %s", cliErr)
+		}
+		_, err := cliVsCLI(ctx, out, scenarios, ours, theirs, runs, latency)
+		return err
+	}
+	// The process comparison runs first (its HTTP counts fill the CLI column
+	// of the in-process table) and is printed after it.
+	var cliTables bytes.Buffer
+	var cliRes map[string]pairResult
+	if cliErr == "" {
+		if cliRes, err = cliVsCLI(ctx, &cliTables, scenarios, ours, theirs, runs, latency); err != nil {
+			return err
+		}
+	}
 
 	fmt.Fprintf(out, "## Round trips and wall time per workflow\n\n")
-	fmt.Fprintf(out, "Median of %d runs; latency is added by the emulator to every HTTP request (JSON-RPC calls are not delayed).\n\n", runs)
-	fmt.Fprintf(out, "| workflow | protocol min HTTP | ours HTTP | ours JSON-RPC calls in round trips | ours tx / confirmation waits | CLI HTTP | ours 0 ms | CLI 0 ms | ours %s | CLI %s | CLI/ours at %s |\n", latency, latency, latency)
-	fmt.Fprintf(out, "|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(out, "SDK calls in process, median of %d runs; latency is added by the emulator to every HTTP request (JSON-RPC calls are not delayed), so the ideal is HTTP round trips × latency. CLI HTTP: the official CLI's requests (whole-process runs below).\n\n", runs)
+	fmt.Fprintf(out, "| workflow | protocol min HTTP | ours HTTP | ours JSON-RPC calls in round trips | ours tx / confirmation waits | CLI HTTP | ours 0 ms | ours %s | ideal at %s | ours − ideal |\n", latency, latency)
+	fmt.Fprintf(out, "|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, sc := range scenarios {
-		var ours, cli [2][]time.Duration
-		var oursHTTP, cliHTTP int
+		var ours [2][]time.Duration
+		var oursHTTP int
 		oursRPC := "0"
 		var txs, waits int
 		cliNote := cliErr
@@ -166,54 +198,23 @@ func run(out io.Writer, cliPath string, runs int, latency time.Duration) error {
 					txs, waits = w.rpc.waits()
 				}
 				w.close()
-
-				if cliNote != "" {
-					continue
-				}
-				w, err = newWorld(ctx, sc)
-				if err != nil {
-					return err
-				}
-				if err := w.prepare(ctx, sc); err != nil {
-					return fmt.Errorf("%s (setup): %w", sc.name, err)
-				}
-				w.srv.SetLatency(lat)
-				el, err = runCLI(ctx, cliPath, w, sc.cliArgs(w))
-				if err != nil {
-					cliNote = "failed: " + err.Error()
-					w.close()
-					continue
-				}
-				cli[li] = append(cli[li], el)
-				cliHTTP = len(w.srv.Requests())
-				w.close()
 			}
 		}
 		txCol := "–"
 		if sc.onchain && sc.setup == nil && sc.name != "prepare only (on-chain)" {
 			txCol = fmt.Sprintf("%d / %d", txs, waits)
 		}
-		if cliNote != "" {
-			fmt.Fprintf(out, "| %s | %d | %d | %s | %s | %s | %s | – | %s | – | – |\n", sc.name, sc.minHTTP, oursHTTP, oursRPC, txCol,
-				cliNote, ms(median(ours[0])), ms(median(ours[1])))
-			continue
+		cliHTTP := cliNote
+		if r, ok := cliRes[sc.name]; cliNote == "" && ok {
+			cliHTTP = strconv.Itoa(r.theirsHTTP)
+		} else if cliNote == "" {
+			cliHTTP = "failed (see below)"
 		}
-		fmt.Fprintf(out, "| %s | %d | %d | %s | %s | %d | %s | %s | %s | %s | %.1f× |\n", sc.name, sc.minHTTP, oursHTTP, oursRPC, txCol, cliHTTP,
-			ms(median(ours[0])), ms(median(cli[0])), ms(median(ours[1])), ms(median(cli[1])),
-			float64(median(cli[1]))/float64(median(ours[1])))
+		ideal := time.Duration(oursHTTP) * latency
+		fmt.Fprintf(out, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", sc.name, sc.minHTTP, oursHTTP, oursRPC, txCol, cliHTTP,
+			ms(median(ours[0])), ms(median(ours[1])), ms(ideal), ms(median(ours[1])-ideal))
 	}
-
-	if cliErr == "" {
-		var starts []time.Duration
-		for i := 0; i < runs; i++ {
-			start := time.Now()
-			if err := exec.CommandContext(ctx, cliPath, "--version").Run(); err != nil {
-				return fmt.Errorf("phala --version: %w", err)
-			}
-			starts = append(starts, time.Since(start))
-		}
-		fmt.Fprintf(out, "\nFor reference, `phala --version` (no request at all) takes %s median: most of each CLI figure is Node start-up, not HTTP.\n", ms(median(starts)))
-	}
+	_, _ = cliTables.WriteTo(out)
 
 	if err := scale(ctx, out, latency); err != nil {
 		return err
@@ -230,27 +231,6 @@ func median(ds []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)/2]
-}
-
-// runCLI runs the official CLI's replicate command against w's emulator.
-func runCLI(ctx context.Context, path string, w *world, args []string) (time.Duration, error) {
-	home, err := os.MkdirTemp("", "phala-cli-home")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(home)
-	cmd := exec.CommandContext(ctx, path, append([]string{"cvms", "replicate", "--json"}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+home, "PHALA_CLOUD_API_PREFIX="+w.srv.URL(), "PHALA_CLOUD_API_KEY="+w.srv.APIKey(),
-		"NO_UPDATE_NOTIFIER=1", "PHALA_DISABLE_TELEMETRY=1")
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	start := time.Now()
-	err = cmd.Run()
-	el := time.Since(start)
-	if err != nil {
-		return 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(firstLine(stderr.String())))
-	}
-	return el, nil
 }
 
 func firstLine(s string) string {
