@@ -16,6 +16,11 @@ $(PHALA_CLI):
 bench: $(PHALA_CLI) bench-go
 	go run ./bench -cli $(PHALA_CLI) -runs 5 -latency 50ms
 
+# The CLI-vs-CLI tables alone: our built binary and the official CLI as whole
+# processes, in alternating pairs against the same emulator (about a minute).
+bench-cli: $(PHALA_CLI)
+	go run ./bench -only cli -cli $(PHALA_CLI) -runs 5 -latency 50ms
+
 bench-go:
 	go test -run '^$$' -bench . -benchmem -count 1 ./envcrypt ./onchain .
 
