@@ -40,6 +40,38 @@ func BlockTime(chainID uint64) time.Duration {
 	return 0
 }
 
+// The block time measured from two headers (see [WithBlockTime]) is taken
+// over up to blockTimeSpan blocks and kept within [minBlockTime,
+// maxBlockTime]: a chain that mines only when a transaction arrives shows
+// long gaps between its blocks, and one that mines several blocks a second
+// shows the same timestamp for them.
+const (
+	blockTimeSpan = 16
+	minBlockTime  = 100 * time.Millisecond
+	maxBlockTime  = 30 * time.Second
+)
+
+// estimateBlockTime returns the mean time between the blocks of one chain
+// from two of its headers, newer above older, clamped to [minBlockTime,
+// maxBlockTime]. ok is false when the headers cannot tell: one is missing,
+// they are not in order, or the newer is not later than the older.
+func estimateBlockTime(newer, older *blockRef) (d time.Duration, ok bool) {
+	if newer == nil || older == nil || newer.Number == nil || older.Number == nil {
+		return 0, false
+	}
+	n, o := newer.Number.ToInt(), older.Number.ToInt()
+	if !n.IsUint64() || !o.IsUint64() || n.Uint64() <= o.Uint64() || newer.Time <= older.Time {
+		return 0, false
+	}
+	blocks := float64(n.Uint64() - o.Uint64())
+	secs := float64(newer.Time - older.Time)
+	mean := secs / blocks * float64(time.Second)
+	if mean >= float64(maxBlockTime) {
+		return maxBlockTime, true
+	}
+	return max(time.Duration(mean), minBlockTime), true
+}
+
 // ChainConfig names a chain and the JSON-RPC endpoint used to reach it.
 type ChainConfig struct {
 	ID     uint64

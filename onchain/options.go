@@ -133,7 +133,7 @@ func WithReceiptTimeout(d time.Duration) Option {
 // adapts: it polls 25 ms after sending, then more and more rarely, up to a
 // sixteenth of the chain's block time for two blocks and up to the block
 // time after that (see [WithBlockTime]); 2 seconds on a chain whose block
-// time is unknown. With it, the waits grow from min(25 ms, d) to d at most.
+// time is unknown and not measured yet. With it, the waits grow from min(25 ms, d) to d at most.
 func WithPollInterval(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {
@@ -147,7 +147,11 @@ func WithPollInterval(d time.Duration) Option {
 // WithBlockTime tells the Registrar how often its chain makes a block, which
 // paces its receipt polls. Without it the Registrar uses the block time of
 // the chains it knows (Ethereum 12 s, Base 2 s; see [BlockTime]) and, on
-// other chains with a JSON-RPC client, measures it from two headers.
+// other chains with a JSON-RPC client ([WithRPCClient]), measures it once:
+// from the latest block its state read saw and the header 16 blocks below,
+// read in the first receipt poll's batch (no round trip of its own), kept
+// within 100 ms..30 s, and 2 seconds when the headers cannot tell (same or
+// backwards timestamps, header missing).
 func WithBlockTime(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {

@@ -109,6 +109,10 @@ type Registrar struct {
 
 	// chain is the chain id the backend was checked to serve (0: not yet).
 	chain atomic.Uint64
+	// head is the latest block read, from which the block time of an
+	// unknown chain is measured; measured is that block time (0: not yet).
+	head     atomic.Pointer[blockRef]
+	measured atomic.Int64
 }
 
 // writeKey names one write: the same method with the same argument on the
@@ -642,6 +646,7 @@ func (r *Registrar) fill(ctx context.Context, app common.Address, writes []*writ
 					rd.headErr = errNoResult
 				default:
 					rd.head = head
+					r.sawHead(head)
 				}
 			}
 			continue
@@ -746,6 +751,7 @@ func (r *Registrar) readState(ctx context.Context, prereq *ErrOnchainPrerequisit
 		done()
 	}
 	rd.head = head
+	r.sawHead(head)
 	return st, rd, nil
 }
 
@@ -1024,7 +1030,7 @@ func (r *Registrar) broadcast(ctx context.Context, txs []*types.Transaction) []e
 // up to fine for two block times and up to slow after that.
 type pacer struct {
 	next, fine, slow time.Duration
-	fineUntil        time.Time
+	start, fineUntil time.Time
 }
 
 // pollCap is the longest wait between two polls.
@@ -1039,23 +1045,97 @@ func (r *Registrar) pollCap() time.Duration {
 }
 
 // blockTime is the chain's block time: WithBlockTime, else the known one of
-// the checked chain, else 0.
+// the checked chain, else the one measured from two headers, else 0.
 func (r *Registrar) blockTime() time.Duration {
 	if r.opts.blockTime > 0 {
 		return r.opts.blockTime
 	}
-	return BlockTime(r.chain.Load())
+	if bt := BlockTime(r.chain.Load()); bt > 0 {
+		return bt
+	}
+	return time.Duration(r.measured.Load())
+}
+
+// sawHead remembers the latest block read, for [Registrar.newProbe].
+func (r *Registrar) sawHead(head *blockRef) {
+	if head != nil && head.Number != nil {
+		r.head.Store(head)
+	}
+}
+
+// blockTimeProbe reads, in the first receipt poll's batch (no round trip of
+// its own), the header blockTimeSpan blocks below the latest block seen, to
+// measure the block time of a chain whose block time is not known.
+type blockTimeProbe struct {
+	head, older *blockRef
+	elem        []rpc.BatchElem
+}
+
+// newProbe returns a probe when the block time is not known yet and a
+// JSON-RPC client and a latest block are at hand, else nil.
+func (r *Registrar) newProbe() *blockTimeProbe {
+	if r.opts.rpcClient == nil || r.blockTime() > 0 {
+		return nil
+	}
+	head := r.head.Load()
+	if head == nil || !head.Number.ToInt().IsUint64() || head.Number.ToInt().Uint64() < 2 {
+		return nil
+	}
+	// Not the genesis block, whose timestamp need not be a block time
+	// before block 1 (0 on a simulated chain).
+	n := head.Number.ToInt().Uint64()
+	older := max(n-min(n, blockTimeSpan), 1)
+	p := &blockTimeProbe{head: head}
+	p.elem = []rpc.BatchElem{{Method: "eth_getBlockByNumber", Args: []any{blockArg(older), false}, Result: &p.older}}
+	return p
+}
+
+// extra returns the batch elements p adds to a receipt poll (none for nil).
+func (p *blockTimeProbe) extra() []rpc.BatchElem {
+	if p == nil {
+		return nil
+	}
+	return p.elem
+}
+
+// learn records the block time the probe measured: the 2-second default
+// when the headers cannot tell, nothing when the read failed (the next wait
+// tries again).
+func (r *Registrar) learn(ctx context.Context, p *blockTimeProbe) {
+	if p.elem[0].Error != nil {
+		r.log.DebugContext(ctx, "onchain: reading a header to measure the block time failed", "err", redactURLs(p.elem[0].Error))
+		return
+	}
+	bt, ok := estimateBlockTime(p.head, p.older)
+	if !ok {
+		bt = defaultPollInterval
+	}
+	if r.measured.CompareAndSwap(0, int64(bt)) {
+		r.log.DebugContext(ctx, "onchain: measured the block time", "block_time", bt, "from_headers", ok)
+	}
 }
 
 func (r *Registrar) newPacer() *pacer {
+	p := &pacer{start: time.Now()}
+	r.tune(p)
+	p.next = min(firstPoll, p.slow)
+	return p
+}
+
+// tune sets p's limits from the poll cap and the block time as now known.
+func (r *Registrar) tune(p *pacer) {
 	slow := r.pollCap()
 	bt := r.blockTime()
 	if bt <= 0 {
 		bt = slow
 	}
 	first := min(firstPoll, slow)
-	fine := min(max(bt/16, first), slow)
-	return &pacer{next: first, fine: fine, slow: slow, fineUntil: time.Now().Add(2 * bt)}
+	p.fine = min(max(bt/16, first), slow)
+	p.slow = slow
+	p.fineUntil = p.start.Add(2 * bt)
+	if p.next > 0 {
+		p.next = min(p.next, slow)
+	}
 }
 
 // wait returns how long to wait before the next poll.
@@ -1079,6 +1159,8 @@ func (r *Registrar) wait(ctx context.Context, plan []*write) ([]*types.Receipt, 
 	timeout := time.NewTimer(r.opts.receiptTimeout)
 	defer timeout.Stop()
 	p := r.newPacer()
+	// probe measures an unknown block time in the first poll (nil: known).
+	probe := r.newProbe()
 	tick := time.NewTimer(p.wait())
 	defer tick.Stop()
 
@@ -1091,7 +1173,13 @@ func (r *Registrar) wait(ctx context.Context, plan []*write) ([]*types.Receipt, 
 			return nil, &ReceiptTimeoutError{TxHashes: hashes, Timeout: r.opts.receiptTimeout}
 		case <-tick.C:
 		}
-		if ok, err := r.poll(ctx, plan, receipts); err != nil {
+		ok, err := r.poll(ctx, plan, receipts, probe.extra())
+		if probe != nil {
+			r.learn(ctx, probe)
+			r.tune(p)
+			probe = nil
+		}
+		if err != nil {
 			return nil, err
 		} else if ok {
 			return receipts, nil
@@ -1101,8 +1189,9 @@ func (r *Registrar) wait(ctx context.Context, plan []*write) ([]*types.Receipt, 
 }
 
 // receipts fetches the receipts of hashes: one batch with a JSON-RPC
-// client. A transaction not mined yet has a nil receipt and a nil error.
-func (r *Registrar) receipts(ctx context.Context, hashes []common.Hash) ([]*types.Receipt, []error) {
+// client, extra riding in it (their Error fields are set). A transaction
+// not mined yet has a nil receipt and a nil error.
+func (r *Registrar) receipts(ctx context.Context, hashes []common.Hash, extra ...rpc.BatchElem) ([]*types.Receipt, []error) {
 	out := make([]*types.Receipt, len(hashes))
 	errs := make([]error, len(hashes))
 	rc := r.opts.rpcClient
@@ -1119,13 +1208,18 @@ func (r *Registrar) receipts(ctx context.Context, hashes []common.Hash) ([]*type
 		for i, h := range hashes {
 			elems[i] = rpc.BatchElem{Method: "eth_getTransactionReceipt", Args: []any{h}, Result: &out[i]}
 		}
-		if err := rc.BatchCallContext(ctx, elems); err != nil {
+		elems = append(elems, extra...)
+		err := rc.BatchCallContext(ctx, elems)
+		for i := range extra {
+			extra[i].Error = cmp.Or(err, elems[len(hashes)+i].Error)
+		}
+		if err != nil {
 			for i := range errs {
 				errs[i] = err
 			}
 			return make([]*types.Receipt, len(hashes)), errs
 		}
-		for i, e := range elems {
+		for i, e := range elems[:len(hashes)] {
 			errs[i] = e.Error
 		}
 	}
@@ -1141,7 +1235,7 @@ func (r *Registrar) receipts(ctx context.Context, hashes []common.Hash) ([]*type
 
 // poll fetches missing receipts and reports whether all are mined and
 // confirmed (and still canonical).
-func (r *Registrar) poll(ctx context.Context, plan []*write, receipts []*types.Receipt) (bool, error) {
+func (r *Registrar) poll(ctx context.Context, plan []*write, receipts []*types.Receipt, extra []rpc.BatchElem) (bool, error) {
 	var idx []int
 	var hashes []common.Hash
 	for i, w := range plan {
@@ -1152,7 +1246,7 @@ func (r *Registrar) poll(ctx context.Context, plan []*write, receipts []*types.R
 	}
 	all := true
 	if len(hashes) > 0 {
-		got, errs := r.receipts(ctx, hashes)
+		got, errs := r.receipts(ctx, hashes, extra...)
 		if ctx.Err() != nil {
 			return false, fmt.Errorf("onchain: waiting for %s: %w", hashes[0], ctx.Err())
 		}

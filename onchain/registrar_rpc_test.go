@@ -61,20 +61,27 @@ func newRPCCounter(t *testing.T, target string) (*rpcCounter, string) {
 	return c, srv.URL
 }
 
-// split returns the round trips that are receipt polls (only
-// eth_getTransactionReceipt) and the others, and counts the entries of the
-// others by method.
-func (c *rpcCounter) split() (polls int, other [][]string, byMethod map[string]int) {
+// split returns the round trips that are receipt polls (eth_getTransactionReceipt
+// entries, and the header read that measures the block time) and the
+// others, counts the entries of the others by method, and lists the header
+// reads of each poll.
+func (c *rpcCounter) split() (polls int, other [][]string, byMethod map[string]int, pollHeaders []int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	byMethod = map[string]int{}
 	for _, trip := range c.trips {
-		isPoll := true
+		receipts, headers := 0, 0
 		for _, m := range trip {
-			isPoll = isPoll && m == "eth_getTransactionReceipt"
+			switch m {
+			case "eth_getTransactionReceipt":
+				receipts++
+			case "eth_getBlockByNumber":
+				headers++
+			}
 		}
-		if isPoll {
+		if receipts > 0 && receipts+headers == len(trip) {
 			polls++
+			pollHeaders = append(pollHeaders, headers)
 			continue
 		}
 		other = append(other, trip)
@@ -82,7 +89,7 @@ func (c *rpcCounter) split() (polls int, other [][]string, byMethod map[string]i
 			byMethod[m]++
 		}
 	}
-	return polls, other, byMethod
+	return polls, other, byMethod, pollHeaders
 }
 
 func (c *rpcCounter) reset() {
@@ -97,6 +104,7 @@ func (c *rpcCounter) reset() {
 // the re-read; no entry read twice.
 func TestEnsureRegisteredRoundTrips(t *testing.T) {
 	chain := newChain(t, onchaintest.WithHTTP(), onchaintest.WithAutoCommit(5*time.Millisecond))
+	chain.Commit() // a block besides genesis to measure the block time against
 	counter, url := newRPCCounter(t, chain.URL())
 	device2 := common.HexToHash("0x" + "e2" + regDevice.Hex()[4:])
 
@@ -146,11 +154,15 @@ func TestEnsureRegisteredRoundTrips(t *testing.T) {
 			}
 			assert.Equal(t, tt.sentCount, sent)
 
-			polls, other, byMethod := counter.split()
+			polls, other, byMethod, pollHeaders := counter.split()
 			assert.Equal(t, tt.trips, len(other), "round trips besides receipt polls: %v", other)
 			assert.LessOrEqual(t, len(other), 5)
 			assert.GreaterOrEqual(t, polls, 1)
 			assert.Equal(t, tt.entries, byMethod)
+			// The chain's block time is not known: the first poll (and
+			// only it) reads one more header to measure it.
+			assert.Equal(t, 1, pollHeaders[0], "header reads per poll: %v", pollHeaders)
+			assert.Equal(t, 1, sum(pollHeaders), "header reads per poll: %v", pollHeaders)
 		})
 	}
 }
