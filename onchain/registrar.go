@@ -1161,7 +1161,9 @@ func (r *Registrar) wait(ctx context.Context, plan []*write) ([]*types.Receipt, 
 	p := r.newPacer()
 	// probe measures an unknown block time in the first poll (nil: known).
 	probe := r.newProbe()
-	tick := time.NewTimer(p.wait())
+	h := r.subscribeHeads(ctx) // nil: poll on the pacer alone
+	defer func() { h.stop() }()
+	tick := time.NewTimer(h.first(p))
 	defer tick.Stop()
 
 	receipts := make([]*types.Receipt, len(plan))
@@ -1172,6 +1174,11 @@ func (r *Registrar) wait(ctx context.Context, plan []*write) ([]*types.Receipt, 
 		case <-timeout.C:
 			return nil, &ReceiptTimeoutError{TxHashes: hashes, Timeout: r.opts.receiptTimeout}
 		case <-tick.C:
+		case <-h.C():
+		case err := <-h.Err():
+			r.log.DebugContext(ctx, "onchain: newHeads subscription ended, polling for receipts", "err", redactURLs(err))
+			h.stop()
+			h = nil
 		}
 		ok, err := r.poll(ctx, plan, receipts, probe.extra())
 		if probe != nil {
@@ -1184,7 +1191,7 @@ func (r *Registrar) wait(ctx context.Context, plan []*write) ([]*types.Receipt, 
 		} else if ok {
 			return receipts, nil
 		}
-		tick.Reset(p.wait())
+		tick.Reset(h.next(p))
 	}
 }
 

@@ -63,6 +63,7 @@ type Chain struct {
 	Accounts []Account
 
 	url      string
+	wsURL    string
 	ipc      string
 	rpcOnce  sync.Once
 	rpc      *rpc.Client
@@ -80,6 +81,7 @@ type config struct {
 	alloc      types.GenesisAlloc
 	autoCommit time.Duration
 	http       bool
+	ws         bool
 }
 
 // Option configures NewChain.
@@ -118,6 +120,13 @@ func WithHTTP() Option {
 	return func(c *config) { c.http = true }
 }
 
+// WithWebSocket also serves the chain's JSON-RPC API over a websocket on a
+// free loopback port; see [Chain.WSURL]. Useful to exercise subscriptions
+// (newHeads) the way a client of a real node does.
+func WithWebSocket() Option {
+	return func(c *config) { c.ws = true }
+}
+
 // NewChain starts a simulated chain. It panics with an "onchaintest: …"
 // message if the chain cannot start (as httptest.NewServer does), so test
 // setup stays a one-liner. The caller should call Close when finished.
@@ -146,7 +155,7 @@ func NewChain(opts ...Option) *Chain {
 
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		c.Backend, c.url, c.ipc, err = startBackend(alloc, cfg.http)
+		c.Backend, c.url, c.wsURL, c.ipc, err = startBackend(alloc, cfg.http, cfg.ws)
 		if err == nil {
 			break
 		}
@@ -164,23 +173,27 @@ func NewChain(opts ...Option) *Chain {
 }
 
 // startBackend starts a simulated backend serving JSON-RPC over IPC (for
-// RPCClient) and optionally over HTTP on a free loopback port. The port is
-// chosen first and may be taken by someone else in between: node start then
-// fails (the backend panics) and the caller retries.
-func startBackend(alloc types.GenesisAlloc, withHTTP bool) (b *simulated.Backend, url, ipc string, err error) {
-	var port int
+// RPCClient) and optionally over HTTP and a websocket on free loopback
+// ports. The ports are chosen first and may be taken by someone else in
+// between: node start then fails (the backend panics) and the caller
+// retries.
+func startBackend(alloc types.GenesisAlloc, withHTTP, withWS bool) (b *simulated.Backend, url, wsURL, ipc string, err error) {
+	var port, wsPort int
 	if withHTTP {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, "", "", fmt.Errorf("finding a free port: %w", err)
+		if port, err = freePort(); err != nil {
+			return nil, "", "", "", err
 		}
-		port = l.Addr().(*net.TCPAddr).Port
-		l.Close()
 		url = "http://127.0.0.1:" + strconv.Itoa(port)
+	}
+	if withWS {
+		if wsPort, err = freePort(); err != nil {
+			return nil, "", "", "", err
+		}
+		wsURL = "ws://127.0.0.1:" + strconv.Itoa(wsPort)
 	}
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
-		return nil, "", "", err
+		return nil, "", "", "", err
 	}
 	// A bare name: the node puts it in the OS temp dir (or names a pipe on
 	// Windows); IPCEndpoint gives the full path.
@@ -188,7 +201,7 @@ func startBackend(alloc types.GenesisAlloc, withHTTP bool) (b *simulated.Backend
 	ipc = ipcConf.IPCEndpoint()
 	defer func() {
 		if r := recover(); r != nil {
-			b, url, ipc, err = nil, "", "", fmt.Errorf("starting the simulated backend: %v", r)
+			b, url, wsURL, ipc, err = nil, "", "", "", fmt.Errorf("starting the simulated backend: %v", r)
 		}
 	}()
 	b = simulated.NewBackend(alloc, func(nc *node.Config, _ *ethconfig.Config) {
@@ -199,8 +212,23 @@ func startBackend(alloc types.GenesisAlloc, withHTTP bool) (b *simulated.Backend
 			nc.HTTPModules = []string{"eth", "net", "web3"}
 			nc.HTTPVirtualHosts = []string{"localhost", "127.0.0.1"}
 		}
+		if withWS {
+			nc.WSHost = "127.0.0.1"
+			nc.WSPort = wsPort
+			nc.WSModules = []string{"eth", "net", "web3"}
+		}
 	})
-	return b, url, ipc, nil
+	return b, url, wsURL, ipc, nil
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // testKey derives the well-known private key of account i.
@@ -261,6 +289,10 @@ func (c *Chain) Commit() common.Hash {
 // URL is the HTTP JSON-RPC endpoint (http://127.0.0.1:port, no trailing
 // slash) when the chain was created WithHTTP, else "".
 func (c *Chain) URL() string { return c.url }
+
+// WSURL is the websocket JSON-RPC endpoint (ws://127.0.0.1:port) when the
+// chain was created WithWebSocket, else "".
+func (c *Chain) WSURL() string { return c.wsURL }
 
 // RPCClient returns a JSON-RPC client of the chain over a local IPC socket,
 // e.g. for onchain.WithRPCClient (the simulated backend does not expose its

@@ -1,0 +1,187 @@
+package onchain
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/phalaforge/phala-go/onchain/onchaintest"
+)
+
+// wsCounter is a websocket JSON-RPC proxy that counts the entries the
+// client sends, by method.
+type wsCounter struct {
+	mu       sync.Mutex
+	byMethod map[string]int
+}
+
+func newWSCounter(t *testing.T, target string) (*wsCounter, string) {
+	t.Helper()
+	c := &wsCounter{byMethod: map[string]int{}}
+	var up websocket.Upgrader
+	var wg sync.WaitGroup
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer client.Close()
+		node, _, err := websocket.DefaultDialer.Dial(target, nil)
+		if err != nil {
+			return
+		}
+		defer node.Close()
+		wg.Add(1)
+		go func() { // node to client
+			defer wg.Done()
+			defer client.Close()
+			for {
+				kind, msg, err := node.ReadMessage()
+				if err != nil || client.WriteMessage(kind, msg) != nil {
+					return
+				}
+			}
+		}()
+		for { // client to node
+			kind, msg, err := client.ReadMessage()
+			if err != nil {
+				return
+			}
+			c.record(msg)
+			if node.WriteMessage(kind, msg) != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); wg.Wait() })
+	return c, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func (c *wsCounter) record(msg []byte) {
+	var msgs []struct {
+		Method string `json:"method"`
+	}
+	if b := bytes.TrimSpace(msg); len(b) > 0 && b[0] == '[' {
+		_ = json.Unmarshal(b, &msgs)
+	} else {
+		msgs = make([]struct {
+			Method string `json:"method"`
+		}, 1)
+		_ = json.Unmarshal(b, &msgs[0])
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range msgs {
+		c.byMethod[m.Method]++
+	}
+}
+
+func (c *wsCounter) count(method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byMethod[method]
+}
+
+// TestReceiptWaitFollowsNewHeads: over a websocket the receipt wait polls
+// once right after sending and then only when a block arrives (a newHeads
+// subscription, ended when done), so registration completes with the
+// commit that mines the transactions and no poll in between; over HTTP it
+// keeps polling on its own.
+func TestReceiptWaitFollowsNewHeads(t *testing.T) {
+	chain := newChain(t, onchaintest.WithHTTP(), onchaintest.WithWebSocket())
+	ws, wsURL := newWSCounter(t, chain.WSURL())
+	hc, httpURL := newRPCCounter(t, chain.URL())
+	httpCount := func(method string) int {
+		hc.mu.Lock()
+		defer hc.mu.Unlock()
+		n := 0
+		for _, trip := range hc.trips {
+			for _, m := range trip {
+				if m == method {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	// A receipt poll asks for both transactions: count batches, not entries.
+	const entriesPerPoll = 2
+
+	tests := []struct {
+		name      string
+		url       string
+		count     func(method string) int
+		subscribe bool
+	}{
+		{name: "websocket", url: wsURL, count: ws.count, subscribe: true},
+		{name: "http", url: httpURL, count: httpCount},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			app := deployApp(t, chain, onchaintest.AppConfig{})
+			ec, rc, err := Dial(ctx, ChainConfig{ID: onchaintest.ChainID, RPCURL: tt.url})
+			require.NoError(t, err)
+			defer ec.Close()
+			// A long block time: the fallback poll of a subscription (and
+			// the pacer's backoff cap) stay out of the test's way.
+			r, err := NewRegistrar(ec, chain.Transactor(0), WithRPCClient(rc),
+				WithCheckedChainID(onchaintest.ChainID), WithBlockTime(time.Minute))
+			require.NoError(t, err)
+			polls := func() int { return tt.count("eth_getTransactionReceipt") / entriesPerPoll }
+			base := polls()
+
+			type result struct {
+				reg *Registration
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				reg, err := r.EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+				done <- result{reg, err}
+			}()
+			require.Eventually(t, func() bool { return polls() > base }, 10*time.Second, time.Millisecond,
+				"a receipt poll right after sending")
+			// Nothing is mined until the test commits: a poller on a timer
+			// polls again meanwhile (25 ms, then 50 ms later), one following
+			// new heads does not.
+			time.Sleep(300 * time.Millisecond)
+			before := polls() - base
+			select {
+			case res := <-done:
+				t.Fatalf("registration finished before its transactions were mined: %+v", res)
+			default:
+			}
+			chain.Commit()
+			var res result
+			select {
+			case res = <-done:
+			case <-ctx.Done():
+				t.Fatal("registration did not finish after the commit")
+			}
+			require.NoError(t, res.err)
+			assert.NotZero(t, res.reg.DeviceTx)
+			assert.NotZero(t, res.reg.ComposeHashTx)
+
+			if tt.subscribe {
+				assert.Equal(t, 1, before, "receipt polls before the block")
+				assert.Equal(t, 2, polls()-base, "receipt polls in all")
+				assert.Equal(t, 1, tt.count("eth_subscribe"))
+				require.Eventually(t, func() bool { return tt.count("eth_unsubscribe") == 1 }, 10*time.Second, time.Millisecond,
+					"the subscription ends with the wait")
+			} else {
+				assert.GreaterOrEqual(t, before, 2, "receipt polls before the block")
+				assert.Zero(t, tt.count("eth_subscribe"))
+			}
+		})
+	}
+}
