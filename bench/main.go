@@ -46,6 +46,10 @@ func main() {
 	only := flag.String("only", "", `run one part only: "sets" (the replica set tables), "cli" (the CLI-vs-CLI tables)`)
 	self := flag.Bool("cli-self", false, "compare our binary with itself instead of the official CLI (harness check)")
 	flag.Parse()
+	if *runs < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -runs must be at least 1")
+		os.Exit(2)
+	}
 	if *only == "sets" {
 		if err := replicaSets(context.Background(), os.Stdout, *latency); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
