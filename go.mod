@@ -53,7 +53,7 @@ require (
 	github.com/google/go-tdx-guest v0.3.1
 	github.com/google/logger v1.1.1 // indirect
 	github.com/google/uuid v1.6.0
-	github.com/gorilla/websocket v1.4.2 // indirect
+	github.com/gorilla/websocket v1.4.2
 	github.com/grafana/pyroscope-go v1.2.7 // indirect
 	github.com/grafana/pyroscope-go/godeltaprof v0.1.9 // indirect
 	github.com/hashicorp/go-bexpr v0.1.10 // indirect
