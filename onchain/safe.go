@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -158,58 +157,12 @@ func SafeTransactions(prereq *ErrOnchainPrerequisite, chainID uint64, opts ...Op
 	if chainID == 0 && prereq.KMSInfo != nil {
 		chainID = prereq.KMSInfo.ChainID
 	}
-	if chainID == 0 {
-		return nil, ErrNoChainID
+	what := make([]string, len(calls))
+	for i, c := range calls {
+		what[i] = fmt.Sprintf("%s(%s)", c.Method, c.Arg.Hex())
 	}
-	created := o.createdAt
-	if created.IsZero() {
-		created = time.Now()
-	}
-	b := &SafeBatch{
-		Version:   "1.0",
-		ChainID:   strconv.FormatUint(chainID, 10),
-		CreatedAt: created.UnixMilli(),
-		Meta: SafeBatchMeta{
-			Name:             o.batchName,
-			Description:      o.description,
-			TxBuilderVersion: SafeTxBuilderVersion,
-		},
-		Transactions: []SafeTransaction{},
-	}
-	if o.safeAddress != nil {
-		b.Meta.CreatedFromSafeAddress = o.safeAddress.Hex()
-	}
-	var what []string
-	for _, c := range calls {
-		param := "composeHash"
-		if c.Method == "addDevice" {
-			param = "deviceId"
-		}
-		b.Transactions = append(b.Transactions, SafeTransaction{
-			To:    c.To.Hex(),
-			Value: "0",
-			Data:  hexutil.Encode(c.Data),
-			ContractMethod: SafeContractMethod{
-				Inputs:  []SafeMethodInput{{InternalType: "bytes32", Name: param, Type: "bytes32"}},
-				Name:    c.Method,
-				Payable: false,
-			},
-			ContractInputsValues: map[string]string{param: c.Arg.Hex()},
-		})
-		what = append(what, fmt.Sprintf("%s(%s)", c.Method, c.Arg.Hex()))
-	}
-	if b.Meta.Name == "" {
-		b.Meta.Name = "Allow replica on DstackApp " + calls[0].To.Hex()
-	}
-	if b.Meta.Description == "" {
-		b.Meta.Description = "Phala Cloud on-chain prerequisite: " + strings.Join(what, ", ")
-	}
-	sum, err := safeChecksum(b)
-	if err != nil {
-		return nil, err
-	}
-	b.Meta.Checksum = sum
-	return b, nil
+	return safeCallBatch(calls, chainID, o, "Allow replica on DstackApp "+calls[0].To.Hex(),
+		"Phala Cloud on-chain prerequisite: "+strings.Join(what, ", "))
 }
 
 // safeChecksum computes the Transaction Builder checksum of b the way the
