@@ -200,25 +200,8 @@ func parseArgs(args []string, getenv func(string) string) (*options, error) {
 		return nil, usagef("expected one <cvm-id> argument, got %d: %s", len(positional), redactLongHex(strings.Join(positional, " ")))
 	}
 
-	o.keyFromFlag = seen["private-key"]
-	if !o.keyFromFlag {
-		o.privateKey = secret(getenv(envPrivateKey))
-	}
-	o.privateKey = secret(strings.TrimSpace(string(o.privateKey)))
-	if o.rpcURL == "" {
-		o.rpcURL = getenv(envRPCURL)
-	}
-	o.rpcURL = strings.TrimSpace(o.rpcURL)
-	if !seen["api-key"] && !seen["api-token"] {
-		o.apiKey = secret(getenv(envAPIKey))
-	} else if strings.TrimSpace(string(o.apiKey)) == "" {
-		return nil, usagef("--api-key is empty")
-	}
-	o.apiKey = secret(strings.TrimSpace(string(o.apiKey)))
-	o.apiPrefix = strings.TrimSpace(getenv(envAPIPrefix))
-	o.cloudURL = strings.TrimRight(strings.TrimSpace(getenv(envCloudURL)), "/")
-	if o.cloudURL == "" {
-		o.cloudURL = "https://cloud.phala.com"
+	if err := o.resolveShared(seen, getenv); err != nil {
+		return nil, err
 	}
 	o.nodeID = strings.TrimSpace(o.nodeID)
 	o.composeHash = strings.TrimSpace(o.composeHash)
@@ -237,10 +220,6 @@ func parseArgs(args []string, getenv func(string) string) (*options, error) {
 		o.count = n
 	}
 
-	if seen["poll-interval"] && (o.pollInterval < 10*time.Millisecond || o.pollInterval > time.Minute) {
-		return nil, usagef("--poll-interval must be between 10ms and 1m (got %v)", o.pollInterval)
-	}
-
 	for _, k := range kmsRoots {
 		b, err := parseKMSRoot(k)
 		if err != nil {
@@ -255,14 +234,6 @@ func parseArgs(args []string, getenv func(string) string) (*options, error) {
 			return nil, err
 		}
 		o.kmsContract = addr
-	}
-
-	if o.privateKey != "" && !validPrivateKey(string(o.privateKey)) {
-		where := "PRIVATE_KEY"
-		if o.keyFromFlag {
-			where = "--private-key"
-		}
-		return nil, usagef("%s must be 64 hex digits, with or without 0x (the value is not shown)", where)
 	}
 
 	if err := o.checkCombinations(seen); err != nil {
@@ -425,4 +396,42 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// resolveShared fills what every command (replicate, plan, apply) takes from
+// its flags or the environment, with the flag winning: the private key
+// (validated, never echoed), the RPC URL, the API key, the API prefix and the
+// dashboard URL; and checks --poll-interval. seen names the flags given.
+func (o *options) resolveShared(seen map[string]bool, getenv func(string) string) error {
+	o.keyFromFlag = seen["private-key"]
+	if !o.keyFromFlag {
+		o.privateKey = secret(getenv(envPrivateKey))
+	}
+	o.privateKey = secret(strings.TrimSpace(string(o.privateKey)))
+	if o.privateKey != "" && !validPrivateKey(string(o.privateKey)) {
+		where := "PRIVATE_KEY"
+		if o.keyFromFlag {
+			where = "--private-key"
+		}
+		return usagef("%s must be 64 hex digits, with or without 0x (the value is not shown)", where)
+	}
+	if o.rpcURL == "" {
+		o.rpcURL = getenv(envRPCURL)
+	}
+	o.rpcURL = strings.TrimSpace(o.rpcURL)
+	if !seen["api-key"] && !seen["api-token"] {
+		o.apiKey = secret(getenv(envAPIKey))
+	} else if strings.TrimSpace(string(o.apiKey)) == "" {
+		return usagef("--api-key is empty")
+	}
+	o.apiKey = secret(strings.TrimSpace(string(o.apiKey)))
+	o.apiPrefix = strings.TrimSpace(getenv(envAPIPrefix))
+	o.cloudURL = strings.TrimRight(strings.TrimSpace(getenv(envCloudURL)), "/")
+	if o.cloudURL == "" {
+		o.cloudURL = "https://cloud.phala.com"
+	}
+	if seen["poll-interval"] && (o.pollInterval < 10*time.Millisecond || o.pollInterval > time.Minute) {
+		return usagef("--poll-interval must be between 10ms and 1m (got %v)", o.pollInterval)
+	}
+	return nil
 }

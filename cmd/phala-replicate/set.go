@@ -93,38 +93,11 @@ func parseSetArgs(verb string, args []string, getenv func(string) string) (*setO
 	seen := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { seen[f.Name] = true })
 
-	o.keyFromFlag = seen["private-key"]
-	if !o.keyFromFlag {
-		o.privateKey = secret(getenv(envPrivateKey))
-	}
-	o.privateKey = secret(strings.TrimSpace(string(o.privateKey)))
-	if o.privateKey != "" && !validPrivateKey(string(o.privateKey)) {
-		where := "PRIVATE_KEY"
-		if o.keyFromFlag {
-			where = "--private-key"
-		}
-		return nil, usagef("%s must be 64 hex digits, with or without 0x (the value is not shown)", where)
-	}
-	if o.rpcURL == "" {
-		o.rpcURL = getenv(envRPCURL)
-	}
-	o.rpcURL = strings.TrimSpace(o.rpcURL)
-	if !seen["api-key"] && !seen["api-token"] {
-		o.apiKey = secret(getenv(envAPIKey))
-	} else if strings.TrimSpace(string(o.apiKey)) == "" {
-		return nil, usagef("--api-key is empty")
-	}
-	o.apiKey = secret(strings.TrimSpace(string(o.apiKey)))
-	o.apiPrefix = strings.TrimSpace(getenv(envAPIPrefix))
-	o.cloudURL = strings.TrimRight(strings.TrimSpace(getenv(envCloudURL)), "/")
-	if o.cloudURL == "" {
-		o.cloudURL = "https://cloud.phala.com"
+	if err := o.resolveShared(seen, getenv); err != nil {
+		return nil, err
 	}
 	o.txHash = strings.TrimSpace(o.txHash)
 	o.count = 1
-	if seen["poll-interval"] && (o.pollInterval < 10*time.Millisecond || o.pollInterval > time.Minute) {
-		return nil, usagef("--poll-interval must be between 10ms and 1m (got %v)", o.pollInterval)
-	}
 	if so.concurrency < 0 || so.concurrency > maxCount {
 		return nil, usagef("--concurrency must be between 1 and %d (got %d)", maxCount, so.concurrency)
 	}
