@@ -186,8 +186,58 @@ type write struct {
 // comes with a non-nil Registration listing those transactions; calling
 // EnsureRegistered again on the same Registrar resumes waiting for them.
 // No error names an RPC URL's path or query, where providers put API keys.
-func (r *Registrar) EnsureRegistered(ctx context.Context, prereq *ErrOnchainPrerequisite) (_ *Registration, err error) {
-	defer func() { err = redactURLs(err) }()
+func (r *Registrar) EnsureRegistered(ctx context.Context, prereq *ErrOnchainPrerequisite) (*Registration, error) {
+	return r.EnsureRegisteredChecked(ctx, prereq, nil)
+}
+
+// EnsureRegisteredChecked is [Registrar.EnsureRegistered] with a check of the
+// caller's that runs alongside the first read of the chain, such as comparing
+// the prerequisite with what the caller knows of its app over HTTP: the check
+// and the read each take a round trip, and this way they overlap.
+//
+// The read (the chain id, the contract's state and, with a JSON-RPC client,
+// what sending needs: owner, balance, nonces, fees and gas estimates) goes
+// out at once; nothing is signed or sent until check has returned nil. An
+// error from check is returned as is, with no Registration, even when the
+// read failed too, and the read is cancelled.
+// check must not modify prereq, which the read uses at the same time. A nil
+// check is EnsureRegistered.
+func (r *Registrar) EnsureRegisteredChecked(ctx context.Context, prereq *ErrOnchainPrerequisite, check func(context.Context) error) (*Registration, error) {
+	var checkErr error
+	reg, err := r.ensure(ctx, prereq, check, &checkErr)
+	if checkErr != nil {
+		return nil, checkErr
+	}
+	return reg, redactURLs(err)
+}
+
+// ensure is EnsureRegisteredChecked; a failed check is reported in *checkErr.
+func (r *Registrar) ensure(ctx context.Context, prereq *ErrOnchainPrerequisite, check func(context.Context) error, checkErr *error) (*Registration, error) {
+	// Until it has passed, the check runs concurrently with what follows up
+	// to the state read, which only reads.
+	wait, readCtx := func() error { return nil }, ctx
+	if check != nil {
+		var cancelRead context.CancelFunc
+		readCtx, cancelRead = context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := check(ctx); err != nil {
+				*checkErr = err
+				cancelRead()
+			}
+		}()
+		waited := false
+		wait = func() error {
+			if !waited {
+				waited = true
+				<-done
+				cancelRead()
+			}
+			return *checkErr
+		}
+		defer func() { _ = wait() }() // never leave the check running
+	}
 	if prereq == nil {
 		return nil, errors.New("onchain: EnsureRegistered: nil prerequisite")
 	}
@@ -213,7 +263,10 @@ func (r *Registrar) EnsureRegistered(ctx context.Context, prereq *ErrOnchainPrer
 			ahead = append(ahead, &write{key: writeKey{app, "addComposeHash", composeHash}, method: "addComposeHash", data: d.PackAddComposeHash(composeHash)})
 		}
 	}
-	st, pre, err := r.readState(ctx, prereq, app, deviceID, composeHash, ahead)
+	st, pre, err := r.readState(readCtx, prereq, app, deviceID, composeHash, ahead)
+	if err := wait(); err != nil {
+		return nil, err // the read's outcome is of no use
+	}
 	if err != nil {
 		return nil, err
 	}
