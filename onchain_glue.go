@@ -33,6 +33,16 @@ type Registrar interface {
 
 var _ Registrar = (*onchain.Registrar)(nil)
 
+// checkingRegistrar is a [Registrar] that can read the chain while the SDK
+// checks the 465 payload, signing nothing until the check has passed (see
+// [onchain.Registrar.EnsureRegisteredChecked]). *onchain.Registrar is one; a
+// Registrar that is not has the payload checked first.
+type checkingRegistrar interface {
+	EnsureRegisteredChecked(ctx context.Context, prereq *onchain.ErrOnchainPrerequisite, check func(context.Context) error) (*onchain.Registration, error)
+}
+
+var _ checkingRegistrar = (*onchain.Registrar)(nil)
+
 // ErrPayloadMismatch is matched by [*PayloadMismatchError].
 var ErrPayloadMismatch = errors.New("phala: on-chain prerequisite does not match the source")
 
@@ -359,8 +369,9 @@ func (r *replication) checkDevice(ctx context.Context, pre *ErrOnchainPrerequisi
 		From: "the workspace's available nodes (GET /teepods/available)", Candidates: devices, Prerequisite: pre}
 }
 
-// registerAndCommit runs the automatic workflow after a checked 465: register what
-// is missing, then commit with the transaction hash (resending the commit after
+// registerAndCommit runs the automatic workflow after a 465: check the payload
+// (crossCheck, alongside the Registrar's first chain read when it can), register
+// what is missing, then commit with the transaction hash (resending the commit after
 // ERR-01-007/008 while the server's chain node catches up). A commit whose outcome
 // is unknown is never resent, and a 466 to a resent commit is reported as outcome
 // unknown: the earlier attempt may have used the token.
@@ -369,9 +380,10 @@ func (r *replication) registerAndCommit(ctx context.Context, pre *ErrOnchainPrer
 		return nil, fmt.Errorf("phala: replica of %s: the HTTP 465 answer has no commit_token, so it cannot be committed: %w (%w)",
 			r.vmUUID(), onchain.ErrMalformedPrerequisite, pre)
 	}
-	r.regMu.Lock()
-	reg, err := r.req.Registrar.EnsureRegistered(ctx, pre)
-	r.regMu.Unlock()
+	reg, err := r.checkAndRegister(ctx, pre)
+	if cf, ok := err.(*checkFailedError); ok {
+		return nil, cf.err // the payload is refused; nothing was signed
+	}
 	if err != nil {
 		return nil, &AutoRegistrationError{VMUUID: r.vmUUID(), Prerequisite: pre, Registration: reg, Err: err}
 	}
@@ -427,4 +439,39 @@ func (r *replication) registerAndCommit(ctx context.Context, pre *ErrOnchainPrer
 				Err: fmt.Errorf("%w (after %v)", serr, err)}
 		}
 	}
+}
+
+// checkFailedError is checkAndRegister's error for a failed crossCheck: the
+// payload is refused and nothing was signed. It never leaves the package.
+type checkFailedError struct{ err error }
+
+func (e *checkFailedError) Error() string { return e.err.Error() }
+func (e *checkFailedError) Unwrap() error { return e.err }
+
+// checkAndRegister checks pre with crossCheck and has the Registrar register
+// what is missing. The check's GETs (the source CVM, the node list) overlap the
+// Registrar's first chain read when the Registrar can do so and the payload
+// names its chain (crossCheck gives a payload without one the source's chain,
+// which the Registrar needs before it reads); otherwise the check runs first.
+// A failed check is returned as a *checkFailedError.
+func (r *replication) checkAndRegister(ctx context.Context, pre *ErrOnchainPrerequisite) (*onchain.Registration, error) {
+	r.regMu.Lock()
+	defer r.regMu.Unlock()
+	var checkErr error
+	check := func(ctx context.Context) error {
+		checkErr = r.crossCheck(ctx, pre)
+		return checkErr
+	}
+	cr, ok := r.req.Registrar.(checkingRegistrar)
+	if !ok || pre.KMSInfo == nil || pre.KMSInfo.ChainID == 0 {
+		if err := check(ctx); err != nil {
+			return nil, &checkFailedError{err}
+		}
+		return r.req.Registrar.EnsureRegistered(ctx, pre)
+	}
+	reg, err := cr.EnsureRegisteredChecked(ctx, pre, check)
+	if checkErr != nil {
+		return nil, &checkFailedError{checkErr}
+	}
+	return reg, err
 }

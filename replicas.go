@@ -359,11 +359,12 @@ func (r *replication) knownAppID() string {
 	return ""
 }
 
-// send POSTs the replicate request. It returns the created VM, or the checked
-// prerequisite of a 465 answer, or an error. An ERR-03-009 answer (several live
+// send POSTs the replicate request. It returns the created VM, or the
+// prerequisite of a 465 answer (checked by crossCheck unless uncheckedOK: then
+// the caller checks it), or an error. An ERR-03-009 answer (several live
 // compose hashes, nothing created) is recovered once for a source naming one
 // instance by resending with that instance's compose hash.
-func (r *replication) send(ctx context.Context, prepareOnly bool) (*VM, *ErrOnchainPrerequisite, error) {
+func (r *replication) send(ctx context.Context, prepareOnly, uncheckedOK bool) (*VM, *ErrOnchainPrerequisite, error) {
 	var header http.Header
 	if prepareOnly {
 		header = http.Header{"X-Prepare-Only": {"true"}}
@@ -394,8 +395,10 @@ func (r *replication) send(ctx context.Context, prepareOnly bool) (*VM, *ErrOnch
 			if err != nil {
 				return nil, nil, err
 			}
-			if err := r.crossCheck(ctx, pre); err != nil {
-				return nil, nil, err
+			if !uncheckedOK {
+				if err := r.crossCheck(ctx, pre); err != nil {
+					return nil, nil, err
+				}
 			}
 			return nil, pre, nil
 		}
@@ -447,7 +450,8 @@ func (r *replication) recoverComposeHash(ctx context.Context, apiErr *APIError) 
 // replicate runs the whole workflow once: POST, then on a 465 either return the
 // prerequisite or, with a Registrar, register and commit.
 func (r *replication) replicate(ctx context.Context) (*VM, error) {
-	vm, pre, err := r.send(ctx, false)
+	// With a Registrar, registerAndCommit checks the 465 while the chain is read.
+	vm, pre, err := r.send(ctx, false, r.req.Registrar != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -606,7 +610,7 @@ func (c *Client) PrepareReplica(ctx context.Context, source string, req Replicat
 	if err != nil {
 		return nil, err
 	}
-	vm, pre, err := r.send(ctx, true)
+	vm, pre, err := r.send(ctx, true, false)
 	switch {
 	case err != nil:
 		return nil, err
