@@ -38,6 +38,46 @@ func (l *lazyRegistrar) EnsureRegistered(ctx context.Context, prereq *onchain.Er
 	return reg.EnsureRegistered(ctx, prereq)
 }
 
+// EnsureRegisteredChecked implements the SDK's checking registrar: check (the
+// SDK's comparison of the 465 with the source and the node list) runs while
+// the RPC endpoint is dialled and the contract read, and nothing is signed
+// until it has passed. A registrar dialled for a payload that fails the check
+// is dropped, so a lying 465 cannot pin this run to its chain.
+func (l *lazyRegistrar) EnsureRegisteredChecked(ctx context.Context, prereq *onchain.ErrOnchainPrerequisite, check func(context.Context) error) (*onchain.Registration, error) {
+	if check == nil {
+		return l.EnsureRegistered(ctx, prereq)
+	}
+	done := make(chan struct{})
+	var checkErr error
+	go func() {
+		defer close(done)
+		checkErr = check(ctx)
+	}()
+	checked := func(context.Context) error {
+		<-done
+		return checkErr
+	}
+	fresh := l.dialled() == nil
+	reg, err := l.registrar(ctx, prereq)
+	if cerr := checked(ctx); cerr != nil {
+		if fresh && err == nil {
+			l.Close()
+		}
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return reg.EnsureRegisteredChecked(ctx, prereq, checked)
+}
+
+// dialled is the registrar of an earlier call, or nil.
+func (l *lazyRegistrar) dialled() *onchain.Registrar {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reg
+}
+
 func (l *lazyRegistrar) registrar(ctx context.Context, prereq *onchain.ErrOnchainPrerequisite) (*onchain.Registrar, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -85,12 +125,12 @@ func (l *lazyRegistrar) registrar(ctx context.Context, prereq *onchain.ErrOnchai
 	return reg, nil
 }
 
-// Close closes the RPC connection, if one was opened.
+// Close closes the RPC connection, if one was opened; a later call dials again.
 func (l *lazyRegistrar) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.client != nil {
 		l.client.Close()
-		l.client = nil
 	}
+	l.chainID, l.client, l.reg = 0, nil, nil
 }
