@@ -152,7 +152,12 @@ func WithInsecureHTTP() Option {
 // WithHTTPClient sets the *http.Client used for requests. The client is copied, never
 // modified: the copy gets the redirect policy (same host only; the caller's
 // CheckRedirect still runs after it) and, when hc.Timeout is 0, the per-attempt
-// timeout.
+// timeout. Its Transport, when set, is used as it is: by default an
+// *http.Transport keeps 2 idle connections per host, so Scale and
+// ApplyReplicaSet above concurrency 2 open new ones for every wave of requests
+// unless its MaxIdleConnsPerHost is at least their Concurrency. Without a
+// Transport the client uses a copy of http.DefaultTransport that keeps every
+// connection in use at once for reuse.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {

@@ -8,9 +8,12 @@ import (
 // maxRedirects matches net/http's default limit.
 const maxRedirects = 10
 
-// maxIdleConnsPerHost is how many idle connections the client's own transport
-// keeps to the API: enough for Scale or ApplyReplicaSet at concurrency 64.
-const maxIdleConnsPerHost = 64
+// maxIdleConnsPerHost bounds the idle connections the client's own transport
+// keeps to the API. It is not a size: a connection is idle only after it
+// carried a request, so the pool holds at most as many as were ever in use at
+// once (Scale or ApplyReplicaSet at their Concurrency, say), and each is closed
+// after the transport's IdleConnTimeout (90 s) without a request.
+const maxIdleConnsPerHost = 1 << 16
 
 // newHTTPClient returns a copy of the configured *http.Client (or a new one) with the
 // redirect policy and per-attempt timeout. The caller's client is never modified.
@@ -24,9 +27,11 @@ func (c *Client) newHTTPClient() *http.Client {
 		// failure, which must not touch the process-wide http.DefaultTransport.
 		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
 			t := dt.Clone()
-			// Keep as many idle connections as Scale and ApplyReplicaSet run
-			// requests at once (net/http keeps 2 per host), so they reuse them.
+			// Keep every connection the concurrency in use opened (net/http
+			// keeps 2 per host and 100 in all), so the next wave of Scale's or
+			// ApplyReplicaSet's requests reuses them instead of dialling.
 			t.MaxIdleConnsPerHost = maxIdleConnsPerHost
+			t.MaxIdleConns = 0 // no limit across hosts: there is one, the API
 			hc.Transport = t
 		}
 	}
