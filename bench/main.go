@@ -43,12 +43,26 @@ func main() {
 	cli := flag.String("cli", "", "path of the official CLI's phala binary (npm i phala@1.1.18)")
 	runs := flag.Int("runs", 5, "runs per wall-time cell (median reported)")
 	latency := flag.Duration("latency", 50*time.Millisecond, "injected latency per request")
-	only := flag.String("only", "", `run one part only: "sets" (the replica set tables), "cli" (the CLI-vs-CLI tables)`)
+	only := flag.String("only", "", `run one part only: "sets" (the replica set tables), "cli" (the CLI-vs-CLI tables), "overlap" (the 465 check beside the chain read), "scale" (the Scale tables)`)
 	self := flag.Bool("cli-self", false, "compare our binary with itself instead of the official CLI (harness check)")
 	flag.Parse()
 	if *runs < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -runs must be at least 1")
 		os.Exit(2)
+	}
+	if *only == "overlap" {
+		if err := overlap(context.Background(), os.Stdout, *runs, *latency); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *only == "scale" {
+		if err := scale(context.Background(), os.Stdout, *latency); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if *only == "sets" {
 		if err := replicaSets(context.Background(), os.Stdout, *latency); err != nil {
@@ -220,6 +234,9 @@ func run(out io.Writer, cliPath string, self, cliOnly bool, runs int, latency ti
 	}
 	_, _ = cliTables.WriteTo(out)
 
+	if err := overlap(ctx, out, runs, latency); err != nil {
+		return err
+	}
 	if err := scale(ctx, out, latency); err != nil {
 		return err
 	}
@@ -372,6 +389,7 @@ type rpcCounter struct {
 	srv     *http.Server
 	calls   atomic.Int64
 	posts   atomic.Int64 // HTTP requests (a batch is one)
+	delay   atomic.Int64 // latency added to every request, in nanoseconds
 	mu      sync.Mutex
 	methods []string
 }
@@ -422,6 +440,7 @@ func (c *rpcCounter) serve(w http.ResponseWriter, r *http.Request) {
 		c.methods = append(c.methods, m.Method)
 	}
 	c.mu.Unlock()
+	time.Sleep(time.Duration(c.delay.Load()))
 	resp, err := http.Post(c.target, "application/json", bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	phala "github.com/phalaforge/phala-go"
@@ -46,6 +48,10 @@ func scale(ctx context.Context, out io.Writer, latency time.Duration) error {
 			}
 			fmt.Fprintf(out, "| %d | %d | %s | %.1f× | %d | %d |\n", n, conc, ms(el), float64(base)/float64(el), reqs, created)
 		}
+	}
+
+	if err := scaleConns(ctx, out, latency); err != nil {
+		return err
 	}
 
 	// A node with 8 free slots and 12 replicas asked for.
@@ -98,3 +104,82 @@ func scale(ctx context.Context, out io.Writer, latency time.Duration) error {
 	}
 	return nil
 }
+
+// scaleConns counts the TCP connections two successive Scale calls open at
+// concurrency c (2c replicas each), through a counting TCP relay in front of
+// the emulator. Every connection is reused from the first wave on: the goal
+// is c in all.
+func scaleConns(ctx context.Context, out io.Writer, latency time.Duration) error {
+	fmt.Fprintf(out, "\nTCP connections opened by two successive Scale calls of 2 × concurrency replicas each (%s latency; goal: the concurrency):\n\n", latency)
+	fmt.Fprintf(out, "| concurrency | replicas created | TCP connections opened | goal |\n|---|---|---|---|\n")
+	for _, conc := range []int{16, 64, 128} {
+		srv := phalatest.NewServer()
+		node := srv.AddNode(phalatest.Node{Name: "big", Slots: 1000, VCPU: 10000, MemoryMB: 1 << 24})
+		app := srv.AddApp(phalatest.App{KMS: phalatest.KMSCloud})
+		src := srv.AddCVM(phalatest.CVM{AppID: app.ID, NodeID: node.ID})
+		relay, err := newConnRelay(srv.URL())
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		c, err := phala.NewClient(phala.WithAPIKey(srv.APIKey()), phala.WithBaseURL(relay.url))
+		if err != nil {
+			relay.close()
+			srv.Close()
+			return err
+		}
+		srv.SetLatency(latency)
+		for i := 0; i < 2 && err == nil; i++ {
+			_, err = c.Scale(ctx, src.VMUUID, 2*conc, phala.ReplicateRequest{Node: strconv.Itoa(node.ID)}, phala.ScaleOptions{Concurrency: conc})
+		}
+		created, opened := len(srv.Replicas()), relay.opened.Load()
+		relay.close()
+		srv.Close()
+		if err != nil {
+			return fmt.Errorf("connections at concurrency %d: %w", conc, err)
+		}
+		fmt.Fprintf(out, "| %d | %d | %d | %d |\n", conc, created, opened, conc)
+	}
+	return nil
+}
+
+// connRelay relays TCP connections to an HTTP server and counts them.
+type connRelay struct {
+	ln     net.Listener
+	url    string
+	opened atomic.Int64
+}
+
+func newConnRelay(target string) (*connRelay, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := listenLoopback()
+	if err != nil {
+		return nil, err
+	}
+	r := &connRelay{ln: ln, url: "http://" + ln.Addr().String() + u.Path}
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			r.opened.Add(1)
+			go func() {
+				defer in.Close()
+				up, err := net.Dial("tcp", u.Host)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() { _, _ = io.Copy(up, in); up.Close() }()
+				_, _ = io.Copy(in, up)
+			}()
+		}
+	}()
+	return r, nil
+}
+
+func (r *connRelay) close() { _ = r.ln.Close() }
