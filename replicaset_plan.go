@@ -22,6 +22,14 @@ type PlanOptions struct {
 	Chain onchain.StatusReader
 	// RPC, when set, reads the whole on-chain state in one JSON-RPC batch.
 	RPC *rpc.Client
+	// ChainFor, used when Chain and RPC are both nil, gives the readers for
+	// the app's chain once the plan has learnt it from the source (its
+	// kms_info.chain_id): it is called only for an Onchain KMS app with
+	// on-chain state to read, at most once per plan. Returning nil readers and
+	// a nil error leaves the on-chain state unknown; an error fails the plan.
+	// It spares a caller who does not know the app's chain in advance a first
+	// plan made only to learn it.
+	ChainFor func(ctx context.Context, chainID uint64) (onchain.StatusReader, *rpc.Client, error)
 	// PruneDevices makes the plan list, in OnchainWork.RemoveDevices, the
 	// devices to take off the DstackApp allow-list after the removals (see
 	// ApplyOptions.PruneDevices, which sets it for the apply's re-plan).
@@ -230,8 +238,8 @@ type setState struct {
 // PlanReplicaSet compares spec with what runs and returns the plan; it sends no
 // request that writes. It reads the app's instances (GET /apps/{app_id}/cvms;
 // for a vm_uuid or name source, GET /cvms/{id} first), the nodes (GET
-// /teepods/available) and, for an Onchain KMS app with opts.Chain or opts.RPC,
-// the DstackApp contract's state for the compose hash and every target device
+// /teepods/available) and, for an Onchain KMS app with opts.Chain, opts.RPC or
+// opts.ChainFor, the DstackApp contract's state for the compose hash and every target device
 // in one batch (one round trip with RPC).
 //
 // Only instances of the set's compose hash count. Each is matched to a node
@@ -275,7 +283,17 @@ func (c *Client) planReplicaSet(ctx context.Context, spec *ReplicaSet, opts *Pla
 			p.Onchain.RemoveDevices = append([]string{}, prune...)
 		}
 	}
-	if p.Onchain != nil && len(p.Onchain.TargetDevices)+len(prune) > 0 && opts != nil && (opts.Chain != nil || opts.RPC != nil) {
+	var chain onchain.StatusReader
+	var rc *rpc.Client
+	if opts != nil {
+		chain, rc = opts.Chain, opts.RPC
+	}
+	if p.Onchain != nil && len(p.Onchain.TargetDevices)+len(prune) > 0 && chain == nil && rc == nil && opts != nil && opts.ChainFor != nil {
+		if chain, rc, err = opts.ChainFor(ctx, p.Onchain.ChainID); err != nil {
+			return nil, fmt.Errorf("phala: replica set: connecting to chain %d: %w", p.Onchain.ChainID, err)
+		}
+	}
+	if p.Onchain != nil && len(p.Onchain.TargetDevices)+len(prune) > 0 && (chain != nil || rc != nil) {
 		req, err := p.Onchain.prerequisite()
 		if err != nil {
 			return nil, fmt.Errorf("phala: replica set: on-chain work: %w", err)
@@ -284,10 +302,10 @@ func (c *Client) planReplicaSet(ctx context.Context, spec *ReplicaSet, opts *Pla
 			req.DeviceIDs = append(req.DeviceIDs, common.HexToHash(d))
 		}
 		var oo []onchain.Option
-		if opts.RPC != nil {
-			oo = append(oo, onchain.WithRPCClient(opts.RPC))
+		if rc != nil {
+			oo = append(oo, onchain.WithRPCClient(rc))
 		}
-		cs, err := onchain.ReadSetStatus(ctx, opts.Chain, req.App, req.ComposeHash, req.DeviceIDs, oo...)
+		cs, err := onchain.ReadSetStatus(ctx, chain, req.App, req.ComposeHash, req.DeviceIDs, oo...)
 		if err != nil {
 			return nil, fmt.Errorf("phala: replica set: reading the DstackApp contract: %w", err)
 		}

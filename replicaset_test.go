@@ -3,6 +3,7 @@ package phala_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,11 +11,13 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	phala "github.com/phalaforge/phala-go"
 	"github.com/phalaforge/phala-go/onchain"
+	"github.com/phalaforge/phala-go/onchain/onchaintest"
 	"github.com/phalaforge/phala-go/phalatest"
 	"github.com/phalaforge/phala-go/phalatest/sandbox"
 )
@@ -579,6 +582,77 @@ func TestReplicaSetPruneDevices(t *testing.T) {
 			plan3, err := c.PlanReplicaSet(ctx, spec, po)
 			require.NoError(t, err)
 			assert.True(t, plan3.Empty(), plan3.String())
+		})
+	}
+}
+
+// PlanOptions.ChainFor: the plan learns the app's chain from the source and
+// asks for its readers once, so one plan (one listing, one node list) knows
+// the on-chain state; no readers leave it unknown, an error fails the plan,
+// and an app with nothing to read on chain never asks.
+func TestPlanReplicaSetChainFor(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+	require.NoError(t, err)
+	sb.Server.AddNode(phalatest.Node{Name: "c1", Region: "cf", Listed: true, OnchainKMS: true})
+	c, err := sb.Client()
+	require.NoError(t, err)
+	errDial := errors.New("dial refused")
+
+	tests := []struct {
+		name      string
+		spec      *phala.ReplicaSet
+		readers   bool
+		err       error
+		wantCalls []uint64
+		known     bool
+	}{
+		{name: "readers", readers: true, wantCalls: []uint64{onchaintest.ChainID}, known: true,
+			spec: &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Region: "cf", Count: 1}}}},
+		{name: "no readers: unknown", wantCalls: []uint64{onchaintest.ChainID},
+			spec: &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Region: "cf", Count: 1}}}},
+		{name: "error fails the plan", err: errDial, wantCalls: []uint64{onchaintest.ChainID},
+			spec: &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Region: "cf", Count: 1}}}},
+		{name: "nothing to create: not called", readers: true,
+			spec: &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "node-a", Count: 1}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls []uint64
+			opts := phala.PlanOptions{ChainFor: func(_ context.Context, id uint64) (onchain.StatusReader, *rpc.Client, error) {
+				calls = append(calls, id)
+				if tt.err != nil || !tt.readers {
+					return nil, nil, tt.err
+				}
+				return sb.Chain.Client, nil, nil
+			}}
+			sb.Server.ResetRequests()
+			plan, err := c.PlanReplicaSet(ctx, tt.spec, opts)
+			assert.Equal(t, tt.wantCalls, calls)
+			if tt.err != nil {
+				require.ErrorIs(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			if len(tt.wantCalls) == 0 {
+				assert.Empty(t, plan.Creates)
+				return
+			}
+			require.Len(t, plan.Creates, 1)
+			assert.Equal(t, tt.known, plan.Onchain.Known)
+			if tt.known {
+				assert.Len(t, plan.Onchain.MissingDevices, 1, "c1's device is not allowed yet")
+			}
+			listings := 0
+			for _, r := range sb.Server.Requests() {
+				if strings.HasSuffix(r.Path, "/cvms") && r.Method == http.MethodGet {
+					listings++
+				}
+			}
+			assert.Equal(t, 1, listings, "the app's instances are read once")
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/mattn/go-isatty"
 
 	phala "github.com/phalaforge/phala-go"
@@ -185,6 +186,11 @@ type setCommand struct {
 	plan     *phala.ReplicaSetPlan
 	planOpts *phala.PlanOptions
 	chain    *ethclient.Client // closed at the end
+	// chainID and rpc go with chain; chainTried: chainFor was called (with
+	// chain nil, the chain could not be reached and the run says so once).
+	chainID    uint64
+	rpc        *rpc.Client
+	chainTried bool
 }
 
 // runSet runs "phala-replicate plan|apply …" and returns the exit code. With
@@ -407,31 +413,41 @@ func (sc *setCommand) showPlan(w io.Writer) {
 	_, _ = io.WriteString(w, sc.red.clean(sc.plan.String()))
 }
 
-// planSet plans the set. An Onchain KMS app with creates is planned a
-// second time with its chain (--rpc-url, which must serve the app's chain,
-// else the chain registry's public endpoint), so that the plan knows what
-// the DstackApp contract already allows; the chain is known only from the
-// first plan.
+// planSet plans the set. For an Onchain KMS app with creates (or devices to
+// prune), the plan reads the DstackApp contract on the app's chain, which it
+// learns from the source: chainFor dials it then (--rpc-url, which must serve
+// that chain, else the chain registry's public endpoint), so the app's
+// instances and nodes are read once.
 func (sc *setCommand) planSet(ctx context.Context) error {
-	p, err := sc.client.PlanReplicaSet(ctx, sc.spec, phala.PlanOptions{PruneDevices: sc.so.prune})
+	po := &phala.PlanOptions{PruneDevices: sc.so.prune, ChainFor: sc.chainFor}
+	p, err := sc.client.PlanReplicaSet(ctx, sc.spec, *po)
 	if err != nil {
 		return err
 	}
-	if w := p.Onchain; w != nil && (len(p.Creates) > 0 || len(w.RemoveDevices) > 0) {
-		po, err := sc.dialAppChain(ctx, w.ChainID)
-		if err != nil {
-			return err
-		}
-		if po != nil {
-			po.PruneDevices = sc.so.prune
-			sc.planOpts = po
-			if p, err = sc.client.PlanReplicaSet(ctx, sc.spec, *po); err != nil {
-				return err
-			}
-		}
-	}
+	sc.planOpts = po
 	sc.plan = p
 	return nil
+}
+
+// chainFor is the plan's PlanOptions.ChainFor: it dials the app's chain once
+// per run (apply's re-plan reuses the connection).
+func (sc *setCommand) chainFor(ctx context.Context, chainID uint64) (onchain.StatusReader, *rpc.Client, error) {
+	if sc.chainTried && sc.chainID == chainID {
+		if sc.chain == nil {
+			return nil, nil, nil // warned already: the on-chain state stays unknown
+		}
+		return sc.chain, sc.rpc, nil
+	}
+	if sc.chainTried {
+		return nil, nil, fmt.Errorf("the app is on chain %d but this run read chain %d", chainID, sc.chainID)
+	}
+	sc.chainTried, sc.chainID = true, chainID
+	po, err := sc.dialAppChain(ctx, chainID)
+	if err != nil || po == nil {
+		return nil, nil, err
+	}
+	sc.rpc = po.RPC
+	return po.Chain, po.RPC, nil
 }
 
 // dialAppChain connects to the app's chain: --rpc-url (an error if it

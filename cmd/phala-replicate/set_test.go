@@ -95,6 +95,24 @@ func TestCLIPlan(t *testing.T) {
 	assert.Empty(t, sb.srv.Replicas())
 }
 
+// plan of an Onchain KMS app with creates reads the app's instances and nodes
+// once: the chain is dialled when the plan has learnt it from the source, not
+// after a first plan made to learn it (which read everything twice).
+func TestCLIPlanOnchainReadsOnce(t *testing.T) {
+	sb := newTestSandbox(t)
+	sb.srv.AddNode(phalatest.Node{Name: "node-c", Region: "eu-central", Listed: true, OnchainKMS: true})
+	set := writeSet(t, setDocFor(sb.autoCVM.VMUUID, `{"region": "eu-central", "count": 1}`))
+	sb.srv.ResetRequests()
+
+	res := runBin(t, envFor(sb, map[string]string{envRPCURL: sb.chain.URL()}), "plan", "-f", set, "--json")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	onchainWork := oneJSON(t, res.stdout)["plan"].(map[string]any)["onchain"].(map[string]any)
+	assert.Equal(t, true, onchainWork["known"], "the contract was read")
+	assert.Len(t, onchainWork["missing_devices"], 1, "node-c's device")
+	assert.ElementsMatch(t, []string{"GET /cvms/" + sb.autoCVM.VMUUID, "GET /apps/" + sb.autoApp.ID + "/cvms", "GET /teepods/available"},
+		calls(sb.srv), "each read once")
+}
+
 func TestCLIApplyKeyOwnedOneRegistration(t *testing.T) {
 	sb := newTestSandbox(t)
 	sb.srv.AddNode(phalatest.Node{Name: "node-c", Region: "eu-central", Listed: true, OnchainKMS: true})
