@@ -18,6 +18,9 @@ import (
 const (
 	ChainIDEthereum uint64 = 1
 	ChainIDBase     uint64 = 8453
+	// ChainIDAnvil is the chain id of a local development node (Foundry's
+	// anvil, Hardhat): the phala CLI supports it beside Ethereum and Base.
+	ChainIDAnvil uint64 = 31337
 )
 
 // Public JSON-RPC endpoints used by default (viem's defaults, which the phala
@@ -25,6 +28,8 @@ const (
 const (
 	DefaultEthereumRPC = "https://ethereum.reth.rs/rpc"
 	DefaultBaseRPC     = "https://mainnet.base.org"
+	// DefaultAnvilRPC is where a local development node listens by default.
+	DefaultAnvilRPC = "http://127.0.0.1:8545"
 )
 
 // BlockTime returns the block time of a chain this package knows
@@ -94,7 +99,7 @@ func (e *UnknownChainError) Error() string {
 	if e.ChainID == 0 {
 		return "onchain: the KMS info has no chain_id, so the app's chain is unknown; give the chain id and an RPC URL explicitly"
 	}
-	msg := fmt.Sprintf("onchain: no RPC URL for chain %d: only Ethereum (1) and Base (8453) have defaults; "+
+	msg := fmt.Sprintf("onchain: no RPC URL for chain %d: only Ethereum (1), Base (8453) and a local node (31337) have defaults; "+
 		"give one with Chains.Set(ChainConfig{ID: %d, RPCURL: ...})", e.ChainID, e.ChainID)
 	if e.SuggestedRPC != "" {
 		msg += fmt.Sprintf(" (the server suggests %s; use it only if you trust it)", e.SuggestedRPC)
@@ -110,12 +115,15 @@ type Chains struct {
 }
 
 // NewChains returns a registry holding Ethereum (1) and Base (8453) with
-// their public default endpoints, then applies each config with Set (to
-// override a default or add a chain). An invalid config is an error.
+// their public default endpoints and a local development chain (31337, anvil
+// or Hardhat) at [DefaultAnvilRPC], as the phala CLI does, then applies each
+// config with Set (to override a default or add a chain). An invalid config
+// is an error.
 func NewChains(configs ...ChainConfig) (*Chains, error) {
 	c := &Chains{m: map[uint64]ChainConfig{
 		ChainIDEthereum: {ID: ChainIDEthereum, Name: "Ethereum", RPCURL: DefaultEthereumRPC},
 		ChainIDBase:     {ID: ChainIDBase, Name: "Base", RPCURL: DefaultBaseRPC},
+		ChainIDAnvil:    {ID: ChainIDAnvil, Name: "Anvil (local)", RPCURL: DefaultAnvilRPC},
 	}}
 	for _, cfg := range configs {
 		if err := c.Set(cfg); err != nil {

@@ -15,7 +15,11 @@ import (
 func TestChains(t *testing.T) {
 	c, err := NewChains()
 	require.NoError(t, err)
-	assert.Equal(t, []uint64{1, 8453}, c.IDs())
+	assert.Equal(t, []uint64{1, 8453, 31337}, c.IDs())
+	// The phala CLI's three chains; a local node where anvil listens by default.
+	local, err := c.Lookup(31337)
+	require.NoError(t, err)
+	assert.Equal(t, ChainConfig{ID: 31337, Name: "Anvil (local)", RPCURL: "http://127.0.0.1:8545"}, local)
 
 	base, err := c.Lookup(8453)
 	require.NoError(t, err)
@@ -46,7 +50,7 @@ func TestChainsUnknown(t *testing.T) {
 	var uce *UnknownChainError
 	require.ErrorAs(t, err, &uce)
 	assert.Equal(t, UnknownChainError{ChainID: 84532, SuggestedRPC: "https://rpc.example"}, *uce)
-	assert.Equal(t, "onchain: no RPC URL for chain 84532: only Ethereum (1) and Base (8453) have defaults; "+
+	assert.Equal(t, "onchain: no RPC URL for chain 84532: only Ethereum (1), Base (8453) and a local node (31337) have defaults; "+
 		"give one with Chains.Set(ChainConfig{ID: 84532, RPCURL: ...}) "+
 		"(the server suggests https://rpc.example; use it only if you trust it)", err.Error())
 

@@ -49,9 +49,12 @@ On-chain KMS (automatic registration):
                            0x (default $PRIVATE_KEY); registers the compose hash and
                            device, then commits
   --rpc-url URL            JSON-RPC endpoint of the app's chain (default $ETH_RPC_URL,
-                           else the public endpoint of Ethereum or Base)
-  --poll-interval D        how often to poll for receipts and for the replica's status
-                           (default 2s for receipts, 5s for the status)
+                           else the public endpoint of Ethereum or Base, or
+                           http://127.0.0.1:8545 for a local chain, id 31337)
+  --poll-interval D        the longest wait between receipt polls, and the first
+                           wait before re-reading the replica's status (default:
+                           receipts from 25ms up to the chain's block time; the
+                           status after 500ms, backing off to 5s)
 
 Manual approval (multisig):
   --prepare-only           prepare the replica without creating it: print the compose

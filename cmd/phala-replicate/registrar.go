@@ -16,7 +16,7 @@ import (
 // the SDK has checked against the source before calling), so the RPC
 // endpoint is dialled and the signer built on first use, for that chain:
 // --rpc-url (which must serve that chain), else the registry's public
-// endpoint for Ethereum and Base.
+// endpoint for Ethereum and Base, or a local node on 31337.
 type lazyRegistrar struct {
 	key    secret
 	rpcURL string
