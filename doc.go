@@ -207,7 +207,10 @@
 // otherwise the call fails with a [*PayloadMismatchError] and nothing is registered
 // or handed out for a Safe batch. A device that cannot be checked (node list
 // unreadable, node not listed or listed without a device_id) is a
-// [*DeviceUnverifiedError], with the same effect. A 465 whose body cannot be read (truncated, oversized,
+// [*DeviceUnverifiedError], with the same effect. With a Registrar that has
+// EnsureRegisteredChecked (an *onchain.Registrar does), the check's GETs run beside
+// its first chain read, which only reads; nothing is signed until the check has
+// passed. A 465 whose body cannot be read (truncated, oversized,
 // not JSON) or that names no commit token fails the same way before anything is
 // signed, with the [*APIError] (wrapping [ErrUnexpectedBody] or
 // [ErrResponseTooLarge]) or [onchain.ErrMalformedPrerequisite].
