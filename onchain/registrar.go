@@ -399,10 +399,11 @@ func (r *Registrar) resumable(ctx context.Context, tx *types.Transaction, seen u
 
 // alreadyKnown reports whether a node refused a transaction because it
 // already holds it (go-ethereum: "already known"; older nodes: "known
-// transaction").
+// transaction"; Foundry's anvil: "transaction already imported").
 func alreadyKnown(err error) bool {
 	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "already known") || strings.Contains(msg, "known transaction")
+	return strings.Contains(msg, "already known") || strings.Contains(msg, "known transaction") ||
+		strings.Contains(msg, "already imported")
 }
 
 func (r *Registrar) emit(e Event) {
