@@ -203,7 +203,7 @@ func DecodeQuote(s string) ([]byte, error) {
 
 // Verify checks evidence and returns what it measured. It runs, in order: the quote's
 // format and signature chain up to the trusted root; the collateral and TCB status if
-// collateral was given; the event log (every runtime event's digest, then the RTMR3
+// collateral was given; the TD attributes (a debug TD is refused); the event log (every runtime event's digest, then the RTMR3
 // replay against the quote); the compose-hash event against SHA-256(app_compose); the
 // caller's expected compose hash and app id; the MRTD/RTMR0-2 allow-lists; the
 // accepted TCB statuses. The first failure is returned as a [*CheckError]. Verify never
@@ -262,8 +262,8 @@ func verifyEvents(cfg *config, res *Result, quoteRTMR3 string, ev Evidence) erro
 	return checkPins(cfg, res)
 }
 
-// VerifyQuote checks only a quote: its signature chain, the collateral if given, the
-// MRTD/RTMR0-2 allow-lists and the accepted TCB statuses. The result's RTMR3 is the
+// VerifyQuote checks only a quote: its signature chain, the collateral if given, that
+// the TD is not a debug TD, the MRTD/RTMR0-2 allow-lists and the accepted TCB statuses. The result's RTMR3 is the
 // quote's, not replayed, and its identity fields are empty: without the event log
 // nothing about the app is proven.
 func VerifyQuote(ctx context.Context, quote []byte, opts ...Option) (*Result, error) {
@@ -277,6 +277,9 @@ func VerifyQuote(ctx context.Context, quote []byte, opts ...Option) (*Result, er
 	}
 	return res, nil
 }
+
+// tdAttributeDebug is bit 0 of the TD attributes: the TD was launched for debugging.
+const tdAttributeDebug = 0x01
 
 func verifyQuoteStep(ctx context.Context, quote []byte, opts []Option) (*config, *Result, string, error) {
 	cfg := &config{now: time.Now}
@@ -304,6 +307,10 @@ func verifyQuoteStep(ctx context.Context, quote []byte, opts []Option) (*config,
 		return nil, nil, "", err
 	}
 	body := q.GetTdQuoteBody()
+	if attrs := body.GetTdAttributes(); len(attrs) != 8 || attrs[0]&tdAttributeDebug != 0 {
+		return nil, nil, "", &CheckError{Check: CheckTDAttributes, Want: "a production TD (DEBUG bit clear)",
+			Got: "TD attributes " + hex.EncodeToString(attrs) + ": debug TD, its memory is open to the host"}
+	}
 	rtmrs := body.GetRtmrs()
 	if len(rtmrs) != 4 {
 		return nil, nil, "", &CheckError{Check: CheckQuoteFormat, Want: "4 RTMRs", Got: fmt.Sprintf("%d", len(rtmrs))}

@@ -17,13 +17,15 @@
 //     the chain, and the platform's TCB status is read from the matching TCB level.
 //     The status is reported in [Result.TCBStatus]; it fails verification only with
 //     [WithAcceptedTCBStatuses].
-//  3. Every dstack runtime event (event type 0x08000001) has the digest
+//  3. The quote's TD attributes do not say debug: a debug TD's memory is open to the
+//     host, so nothing it measured means anything ([CheckTDAttributes]).
+//  4. Every dstack runtime event (event type 0x08000001) has the digest
 //     SHA-384(type as 4 little-endian bytes ‖ ":" ‖ name ‖ ":" ‖ payload), and replaying
 //     every IMR-3 event from 48 zero bytes gives the quote's RTMR3.
-//  4. The compose-hash event is SHA-256 of the app_compose served, and, if asked, the
+//  5. The compose-hash event is SHA-256 of the app_compose served, and, if asked, the
 //     compose hash ([WithComposeHash]) and the app-id event ([WithAppID]) are the
 //     caller's.
-//  5. If asked, MRTD and RTMR0-2 are in the caller's allow-lists ([WithAllowedMRTD],
+//  6. If asked, MRTD and RTMR0-2 are in the caller's allow-lists ([WithAllowedMRTD],
 //     [WithAllowedRTMR]).
 //
 // # What a pass proves, and what it does not

@@ -14,6 +14,9 @@ const (
 	// CheckQuoteSignature: the quote's signature, QE report or PCK chain up to the
 	// trusted root does not verify.
 	CheckQuoteSignature Check = "quote-signature"
+	// CheckTDAttributes: the quote's TD attributes say the TD runs in debug mode, where
+	// the host can read and change its memory: nothing it measured can be trusted.
+	CheckTDAttributes Check = "td-attributes"
 	// CheckCollateral: the supplied or fetched collateral (TCB info, QE identity, CRLs)
 	// is missing, malformed, expired, not signed by the trusted root, or revokes the chain.
 	CheckCollateral Check = "collateral"

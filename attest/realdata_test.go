@@ -249,3 +249,37 @@ func TestPublishedAttestationsRejectTampering(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyRefusesDebugTD: a correctly signed quote of a TD whose attributes say
+// debug (the host can read and write its memory) proves nothing about what it runs.
+func TestVerifyRefusesDebugTD(t *testing.T) {
+	t.Parallel()
+	s := newTestSigner(t)
+	for _, r := range realAttestations {
+		t.Run(r.dir, func(t *testing.T) {
+			t.Parallel()
+			ev, _, _ := r.load(t)
+			opts := []Option{WithTrustedRoots(s.roots), WithAppID(r.appID), WithComposeHash(r.compose)}
+
+			// The same body re-signed under the test chain passes: only the debug bit differs below.
+			ev.Quote = s.sign(t, ev.Quote, nil)
+			_, err := Verify(context.Background(), ev, opts...)
+			require.NoError(t, err)
+
+			ev.Quote = s.sign(t, ev.Quote, func(body []byte) { body[tdAttributesOffset] |= 0x01 })
+			for name, verify := range map[string]func() error{
+				"Verify":      func() error { _, err := Verify(context.Background(), ev, opts...); return err },
+				"VerifyQuote": func() error { _, err := VerifyQuote(context.Background(), ev.Quote, opts[0]); return err },
+			} {
+				err := verify()
+				var ce *CheckError
+				require.True(t, errors.As(err, &ce), "%s: %v", name, err)
+				assert.Equal(t, CheckTDAttributes, ce.Check, "%s: %v", name, err)
+				assert.Contains(t, err.Error(), "debug")
+			}
+		})
+	}
+}
+
+// tdAttributesOffset is the offset of the 8 TD attributes in the TD report body.
+const tdAttributesOffset = 16 + 48 + 48 + 8
