@@ -250,7 +250,12 @@ type setState struct {
 // room likewise (nodes supporting on-chain KMS only, for an Onchain KMS app). A
 // placement with more gets removals: failed and stopped instances always, then
 // the newest live ones; instances outside every placement are removed too. A
-// protected instance is never removed. Node and region names are matched
+// protected instance is never removed. The listing is not trusted blindly: an
+// entry naming another app is never counted, removed or taken as the source; a
+// vm_uuid listed twice counts once (and is left alone when the copies
+// disagree); a live instance on a node GET /teepods/available does not list is
+// neither counted nor removed, except by an anywhere placement, which counts
+// it. Each of these adds a warning to the plan. Node and region names are matched
 // case-insensitively; an unknown or ambiguous name, or a region without nodes,
 // is a [*SpecError].
 func (c *Client) PlanReplicaSet(ctx context.Context, spec *ReplicaSet, opts PlanOptions) (*ReplicaSetPlan, error) {
@@ -436,7 +441,15 @@ func (c *Client) readSetInstances(ctx context.Context, spec *ReplicaSet, src sou
 			return nil, err
 		}
 		cause := fmt.Errorf("phala: replica set: app_%s has no instance to replicate: %w", st.app, ErrCVMNotFound)
-		if st.source, err = pickInstance("app_"+st.app, st.list, want, cause); err != nil {
+		// An entry naming another app is not one of the app's instances,
+		// whatever the listing says: never the source.
+		var ofApp []*CVM
+		for _, cvm := range st.list {
+			if app, ok := appHex(strings.TrimSpace(cvm.AppID)); !ok || app == st.app {
+				ofApp = append(ofApp, cvm)
+			}
+		}
+		if st.source, err = pickInstance("app_"+st.app, ofApp, want, cause); err != nil {
 			return nil, err
 		}
 	} else {
@@ -483,6 +496,37 @@ func (c *Client) readSetInstances(ctx context.Context, spec *ReplicaSet, src sou
 	}
 	st.hash = want
 	return st, nil
+}
+
+// conflictingEntries returns the vm_uuids (canonical) the listing names more
+// than once with a different app, compose hash, node or kind of status.
+func conflictingEntries(list []*CVM) map[string]bool {
+	first := map[string]Instance{}
+	out := map[string]bool{}
+	class := func(s string) string {
+		switch {
+		case goneStatus(s):
+			return "gone"
+		case isLiveStatus(s):
+			return "live"
+		}
+		return "dead"
+	}
+	for _, cvm := range list {
+		in := cvm.Instance()
+		if _, ok := canonicalUUID(in.VMUUID); !ok {
+			continue
+		}
+		f, dup := first[in.VMUUID]
+		if !dup {
+			first[in.VMUUID] = in
+			continue
+		}
+		if !strings.EqualFold(f.AppID, in.AppID) || !sameHash(f.ComposeHash, in.ComposeHash) || f.NodeID != in.NodeID || class(f.Status) != class(in.Status) {
+			out[in.VMUUID] = true
+		}
+	}
+	return out
 }
 
 // instanceTime returns when the instance was created, if the API says.
@@ -611,12 +655,23 @@ func computePlan(spec *ReplicaSet, st *setState) (*ReplicaSetPlan, error) {
 		ok bool
 	}
 	times := map[string]timed{}
+	conflicting := conflictingEntries(st.list)
+	counted := map[string]bool{}
 	for idx, cvm := range st.list {
 		in := cvm.Instance()
-		if !sameHash(in.ComposeHash, st.hash) || goneStatus(in.Status) {
+		if _, ok := canonicalUUID(in.VMUUID); !ok {
 			continue
 		}
-		if _, ok := canonicalUUID(in.VMUUID); !ok {
+		if counted[in.VMUUID] {
+			continue // listed twice: counted once
+		}
+		counted[in.VMUUID] = true
+		if conflicting[in.VMUUID] {
+			// Which copy tells the truth is unknown: neither counted nor removed.
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s is listed more than once with different app, compose hash, node or status: left alone", in.VMUUID))
+			continue
+		}
+		if !sameHash(in.ComposeHash, st.hash) || goneStatus(in.Status) {
 			continue
 		}
 		app, appOK := appHex(strings.TrimSpace(in.AppID))
@@ -644,6 +699,13 @@ func computePlan(spec *ReplicaSet, st *setState) (*ReplicaSetPlan, error) {
 			perNode[in.NodeID]++
 		}
 		switch {
+		case si.Placement < 0 && live && st.nodes.ByID(in.NodeID) == nil:
+			// Its node is not in the node list: whether it is outside every
+			// placement (a region's node, say) is unknown. Not counted, not removed.
+			si.Placement = -1
+			p.Keep = append(p.Keep, si)
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s runs on node %s, which GET /teepods/available does not list: not counted, left alone",
+				in.VMUUID, nodeLabel(in.NodeName, in.NodeID, "")))
 		case si.Placement < 0:
 			outside = append(outside, si)
 		case live:

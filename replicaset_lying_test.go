@@ -1,0 +1,417 @@
+package phala_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/phalatest"
+)
+
+// lie rewrites the answers of the requests it matches: a backend that lies.
+type lie struct {
+	method string
+	path   func(p string) bool
+	// body rewrites a JSON answer (decoded as any); nil leaves it.
+	body func(v any) any
+	// count bounds how many answers it rewrites (0: every one).
+	count int
+	used  int
+}
+
+// lyingTransport applies the lies to the answers of the real emulator.
+type lyingTransport struct {
+	mu   sync.Mutex
+	lies []*lie
+}
+
+func (lt *lyingTransport) add(l *lie) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	lt.lies = append(lt.lies, l)
+}
+
+func (lt *lyingTransport) reset() {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	lt.lies = nil
+}
+
+func (lt *lyingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	rel := strings.TrimPrefix(req.URL.Path, phalatest.APIPrefix)
+	lt.mu.Lock()
+	var match *lie
+	for _, l := range lt.lies {
+		if (l.method == "" || l.method == req.Method) && l.path(rel) && (l.count == 0 || l.used < l.count) {
+			l.used++
+			match = l
+			break
+		}
+	}
+	lt.mu.Unlock()
+	if match == nil || match.body == nil {
+		return resp, nil
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if json.Unmarshal(data, &v) == nil {
+		if out, err := json.Marshal(match.body(v)); err == nil {
+			data = out
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	resp.ContentLength = int64(len(data))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(data)))
+	return resp, nil
+}
+
+// newLyingSetFixture is newSetFixture with a client whose answers lt rewrites.
+func newLyingSetFixture(t *testing.T) (*setFixture, *lyingTransport) {
+	t.Helper()
+	f := newSetFixture(t)
+	lt := &lyingTransport{}
+	c, err := f.srv.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+	require.NoError(t, err)
+	f.c = c
+	return f, lt
+}
+
+func isAppListing(p string) bool {
+	return strings.HasPrefix(p, "/apps/") && strings.HasSuffix(p, "/cvms")
+}
+func isNodeList(p string) bool { return p == "/teepods/available" }
+
+// cvmJSON is the emulator's JSON form of one CVM, as GET /cvms/{id} answers it.
+func cvmJSON(t *testing.T, f *setFixture, vmUUID string) map[string]any {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(mustReq(t, f.srv, "/cvms/"+vmUUID))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var m map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+	return m
+}
+
+func mustReq(t *testing.T, srv *phalatest.Server, path string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv.URL()+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("X-API-Key", srv.APIKey())
+	return req
+}
+
+func deletes(f *setFixture) []string {
+	var out []string
+	for _, r := range f.writes() {
+		if r.Method == http.MethodDelete {
+			out = append(out, strings.TrimPrefix(r.Path, "/cvms/"))
+		}
+	}
+	return out
+}
+
+func posts(f *setFixture) int {
+	n := 0
+	for _, r := range f.writes() {
+		if r.Method == http.MethodPost {
+			n++
+		}
+	}
+	return n
+}
+
+// entries returns the listing's objects.
+func entries(v any) []any { l, _ := v.([]any); return l }
+
+func entryOf(v any, vmUUID string) map[string]any {
+	for _, e := range entries(v) {
+		if m, ok := e.(map[string]any); ok && m["vm_uuid"] == vmUUID {
+			return m
+		}
+	}
+	return nil
+}
+
+func clone(m map[string]any) map[string]any {
+	b, _ := json.Marshal(m)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// The app's listing lies about which instances are the app's: a plan never
+// counts, keeps or removes an instance of another app, never takes one as
+// the source, and counts an instance listed twice once.
+func TestReplicaSetLyingAppListing(t *testing.T) {
+	type want struct {
+		creates  int
+		removals []string // "src", "foreign", "extra"
+		keep     []string
+		warn     bool
+	}
+	tests := []struct {
+		name  string
+		count int
+		lie   func(f *setFixture, foreign, extra map[string]any) func(v any) any
+		want  want
+	}{
+		{"instance of another app with its own app_id", 1,
+			func(f *setFixture, foreign, _ map[string]any) func(any) any {
+				return func(v any) any {
+					e := clone(foreign)
+					e["compose_hash"] = entryOf(v, f.src.VMUUID)["compose_hash"]
+					return append(entries(v), e)
+				}
+			}, want{keep: []string{"src"}, removals: []string{"extra"}, warn: true}},
+		{"another app's instance listed first with the set's compose hash", 1,
+			func(f *setFixture, foreign, _ map[string]any) func(any) any {
+				return func(v any) any {
+					e := clone(foreign)
+					e["compose_hash"] = entryOf(v, f.src.VMUUID)["compose_hash"]
+					return append([]any{e}, entries(v)...)
+				}
+			}, want{keep: []string{"src"}, removals: []string{"extra"}, warn: true}},
+		{"the source listed twice", 1,
+			func(f *setFixture, _, _ map[string]any) func(any) any {
+				return func(v any) any { return append(entries(v), clone(entryOf(v, f.src.VMUUID))) }
+			}, want{keep: []string{"src"}, removals: []string{"extra"}}},
+		{"the source listed twice, count 2", 2,
+			func(f *setFixture, _, _ map[string]any) func(any) any {
+				return func(v any) any { return append(entries(v), clone(entryOf(v, f.src.VMUUID))) }
+			}, want{creates: 1, keep: []string{"src"}, removals: []string{"extra"}}},
+		{"the source listed twice, once in capitals without dashes", 1,
+			func(f *setFixture, _, _ map[string]any) func(any) any {
+				return func(v any) any {
+					e := clone(entryOf(v, f.src.VMUUID))
+					e["vm_uuid"] = strings.ToUpper(strings.ReplaceAll(f.src.VMUUID, "-", ""))
+					return append(entries(v), e)
+				}
+			}, want{keep: []string{"src"}, removals: []string{"extra"}}},
+		{"an instance listed twice, on two nodes", 1,
+			func(f *setFixture, _, extra map[string]any) func(any) any {
+				return func(v any) any {
+					e := clone(entryOf(v, extra["vm_uuid"].(string)))
+					ni, _ := e["node_info"].(map[string]any)
+					ni["id"], ni["name"] = f.nodes["b1"].ID, "b1"
+					return append(entries(v), e)
+				}
+			}, want{keep: []string{"src"}, warn: true}}, // which copy is true is unknown: left alone
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, lt := newLyingSetFixture(t)
+			other := f.srv.AddApp(phalatest.App{Name: "other", KMS: phalatest.KMSCloud})
+			foreignCVM := f.srv.AddCVM(phalatest.CVM{AppID: other.ID, NodeID: f.nodes["a1"].ID})
+			extraCVM := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a2"].ID})
+			foreign, extra := cvmJSON(t, f, foreignCVM.VMUUID), cvmJSON(t, f, extraCVM.VMUUID)
+			names := map[string]string{f.src.VMUUID: "src", foreignCVM.VMUUID: "foreign", extraCVM.VMUUID: "extra"}
+			lt.add(&lie{method: http.MethodGet, path: isAppListing, body: tt.lie(f, foreign, extra)})
+			spec := f.spec(phala.Placement{Node: "a1", Count: tt.count}, phala.Placement{Node: "a2", Count: 0})
+
+			plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, f.src.VMUUID, plan.SourceVMUUID, "the source is an instance of the app")
+			var keep, removals []string
+			for _, k := range plan.Keep {
+				keep = append(keep, names[k.VMUUID])
+			}
+			for _, r := range plan.Removals {
+				removals = append(removals, names[r.VMUUID])
+			}
+			assert.ElementsMatch(t, tt.want.keep, keep)
+			assert.ElementsMatch(t, tt.want.removals, removals)
+			assert.Len(t, plan.Creates, tt.want.creates)
+			if tt.want.warn {
+				assert.NotEmpty(t, plan.Warnings)
+			}
+
+			f.srv.ResetRequests()
+			res, err := f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Wait: f.waitFn})
+			require.NoError(t, err)
+			assert.Len(t, res.Creates, tt.want.creates)
+			_, ok := f.srv.Replica(foreignCVM.VMUUID)
+			assert.True(t, ok, "the other app's instance is never deleted")
+			assert.NotContains(t, deletes(f), foreignCVM.VMUUID)
+			for _, r := range f.writes() {
+				if r.Method == http.MethodPost {
+					assert.Contains(t, r.Path, f.src.VMUUID, "replicas are copies of the set's source")
+				}
+			}
+			lt.reset()
+			assert.Equal(t, tt.count, f.live(t)["a1"], "the declared count, no duplicate")
+		})
+	}
+}
+
+// An instance on a node the node list does not name: its placement is
+// unknown, so it is neither counted nor removed (an anywhere placement
+// counts it: it runs somewhere).
+func TestReplicaSetInstanceOnUnlistedNode(t *testing.T) {
+	tests := []struct {
+		name      string
+		placement phala.Placement
+		creates   int
+		kept      bool
+	}{
+		{"region placement", phala.Placement{Region: "us-west", Count: 1}, 0, true},
+		{"node placement", phala.Placement{Node: "a1", Count: 1}, 0, true},
+		{"anywhere counts it", phala.Placement{Anywhere: true, Count: 2}, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, lt := newLyingSetFixture(t)
+			stray := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["b1"].ID})
+			lt.add(&lie{method: http.MethodGet, path: isAppListing, body: func(v any) any {
+				e := entryOf(v, stray.VMUUID)
+				ni, _ := e["node_info"].(map[string]any)
+				ni["id"], ni["name"] = 9999, "ghost"
+				return v
+			}})
+			plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(tt.placement), phala.PlanOptions{})
+			require.NoError(t, err)
+			assert.Empty(t, plan.Removals, "an instance whose node is unknown is not removed")
+			assert.Len(t, plan.Creates, tt.creates)
+			var kept []string
+			for _, k := range plan.Keep {
+				kept = append(kept, k.VMUUID)
+			}
+			assert.Contains(t, kept, stray.VMUUID)
+			_, err = f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Wait: f.waitFn})
+			require.NoError(t, err)
+			assert.Empty(t, deletes(f))
+		})
+	}
+}
+
+// The node list changes between plan and apply: the plan is stale and
+// nothing is written.
+func TestReplicaSetNodeListChangesBeforeApply(t *testing.T) {
+	tests := []struct {
+		name string
+		lie  func(v any) any
+	}{
+		{"a node disappears", func(v any) any {
+			m := v.(map[string]any)
+			nodes := m["nodes"].([]any)
+			m["nodes"] = nodes[:len(nodes)-1]
+			return m
+		}},
+		{"a device_id changes", func(v any) any {
+			m := v.(map[string]any)
+			for _, n := range m["nodes"].([]any) {
+				n.(map[string]any)["device_id"] = "0x" + strings.Repeat("ee", 32)
+			}
+			return m
+		}},
+		{"a node is added", func(v any) any {
+			m := v.(map[string]any)
+			nodes := m["nodes"].([]any)
+			n := clone(nodes[0].(map[string]any))
+			n["teepod_id"], n["id"], n["name"] = 777, 777, "b9"
+			n["region_identifier"] = "eu-central"
+			m["nodes"] = append(nodes, n)
+			return m
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, lt := newLyingSetFixture(t)
+			spec := f.spec(phala.Placement{Region: "eu-central", Count: 2}, phala.Placement{Node: "a1", Count: 0})
+			plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
+			require.NoError(t, err)
+			f.srv.ResetRequests()
+			lt.add(&lie{method: http.MethodGet, path: isNodeList, body: tt.lie})
+			_, err = f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Wait: f.waitFn})
+			var stale *phala.StalePlanError
+			require.ErrorAs(t, err, &stale)
+			assert.ErrorIs(t, err, phala.ErrStalePlan)
+			assert.Empty(t, f.writes(), "a stale plan writes nothing")
+		})
+	}
+}
+
+// A plan is read-only, whatever the listing says.
+func TestReplicaSetPlanIsReadOnlyUnderLies(t *testing.T) {
+	f, lt := newLyingSetFixture(t)
+	lt.add(&lie{method: http.MethodGet, path: isAppListing, body: func(v any) any {
+		e := clone(entryOf(v, f.src.VMUUID))
+		e["status"] = "Stopped"
+		return append(entries(v), e)
+	}})
+	_, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "a1", Count: 0}, phala.Placement{Region: "eu-central", Count: 3}), phala.PlanOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, f.writes())
+}
+
+// Statuses in another case count as their lowercase selves; an unknown
+// status counts as live (removed only as an excess, after the creates).
+func TestReplicaSetStatusesInOddCase(t *testing.T) {
+	f, lt := newLyingSetFixture(t)
+	up := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
+	stopped := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
+	unknown := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a2"].ID})
+	going := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a2"].ID})
+	statuses := map[string]string{f.src.VMUUID: "RUNNING", up.VMUUID: "Running", stopped.VMUUID: "STOPPED",
+		unknown.VMUUID: "hibernating", going.VMUUID: "Terminating"}
+	lt.add(&lie{method: http.MethodGet, path: isAppListing, body: func(v any) any {
+		for _, e := range entries(v) {
+			m := e.(map[string]any)
+			m["status"] = statuses[m["vm_uuid"].(string)]
+		}
+		return v
+	}})
+	plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "a1", Count: 2}, phala.Placement{Node: "a2", Count: 1}), phala.PlanOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, plan.Creates)
+	require.Len(t, plan.Removals, 1)
+	assert.Equal(t, stopped.VMUUID, plan.Removals[0].VMUUID)
+	assert.False(t, plan.Removals[0].Live)
+	assert.Equal(t, "stopped", plan.Removals[0].Reason)
+	var kept []string
+	for _, k := range plan.Keep {
+		kept = append(kept, k.VMUUID)
+	}
+	assert.ElementsMatch(t, []string{f.src.VMUUID, up.VMUUID, unknown.VMUUID}, kept)
+}
+
+// A protected instance the listing shows under another name is still
+// protected: protection is by vm_uuid.
+func TestReplicaSetProtectedRenamed(t *testing.T) {
+	f, lt := newLyingSetFixture(t)
+	newest := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a1"].ID})
+	lt.add(&lie{method: http.MethodGet, path: isAppListing, body: func(v any) any {
+		e := entryOf(v, newest.VMUUID)
+		e["name"] = "renamed-by-someone"
+		e["vm_uuid"] = strings.ToUpper(newest.VMUUID)
+		return v
+	}})
+	spec := f.spec(phala.Placement{Node: "a1", Count: 0})
+	spec.Protect = []string{newest.VMUUID}
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, plan.Removals, 1)
+	assert.Equal(t, f.src.VMUUID, plan.Removals[0].VMUUID)
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Wait: f.waitFn})
+	require.NoError(t, err)
+	_, ok := f.srv.Replica(newest.VMUUID)
+	assert.True(t, ok, "the protected instance is never removed")
+	assert.Equal(t, []string{f.src.VMUUID}, deletes(f))
+}
