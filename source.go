@@ -376,11 +376,19 @@ func checkVMUUID(id string, cvm *CVM) (*CVM, error) {
 	return cvm, nil
 }
 
-// getCVM fetches GET /cvms/{id}; id is a path segment (escaped here).
+// getCVM fetches GET /cvms/{id}; id is a path segment (escaped here). When id is
+// a vm_uuid, an answer naming another vm_uuid is refused (wrapping
+// ErrUnexpectedBody): the status, app, compose hash or chain of another CVM must
+// not pass for this one's.
 func (c *Client) getCVM(ctx context.Context, id string) (*CVM, error) {
 	var cvm CVM
 	if _, err := c.do(ctx, request{method: http.MethodGet, path: pathf("/cvms/%s", id)}, &cvm); err != nil {
 		return nil, err
+	}
+	if want, ok := canonicalUUID(id); ok {
+		if got, ok := canonicalUUID(cvm.VMUUID); ok && got != want {
+			return nil, fmt.Errorf("phala: GET /cvms/%s answered another CVM (vm_uuid %s): %w", want, got, ErrUnexpectedBody)
+		}
 	}
 	return &cvm, nil
 }
@@ -399,11 +407,29 @@ func (c *Client) resolveSource(ctx context.Context, src sourceRef, composeHash s
 		if lerr != nil {
 			return nil, fmt.Errorf("phala: app %s matches several CVMs (%v) and listing them failed: %w", src.id, err, lerr)
 		}
-		if cvm, err = pickInstance(src.id, list, composeHash, err); err != nil {
+		// An entry naming another app is not one of this app's instances,
+		// whatever the listing says.
+		ofApp := list[:0:0]
+		for _, c := range list {
+			if c != nil && !namesOtherApp(c.AppID, src.app) {
+				ofApp = append(ofApp, c)
+			}
+		}
+		if cvm, err = pickInstance(src.id, ofApp, composeHash, err); err != nil {
 			return nil, err
 		}
 	}
+	if src.kind == sourceApp && namesOtherApp(cvm.AppID, src.app) {
+		return nil, fmt.Errorf("phala: source %s: the API answered a CVM of app %s: %w", src.id, oneLine(cvm.AppID, 80), ErrUnexpectedBody)
+	}
 	return checkVMUUID(src.id, cvm)
+}
+
+// namesOtherApp reports whether appID (as the API wrote it) names an app other than
+// app (40 lowercase hex). An app id that cannot be read names no other app.
+func namesOtherApp(appID, app string) bool {
+	got, ok := appHex(strings.TrimSpace(appID))
+	return ok && got != app
 }
 
 // isLiveStatus reports whether a CVM status is that of a live instance: anything
