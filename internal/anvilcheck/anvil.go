@@ -290,12 +290,22 @@ type Proxy struct {
 	URL   string
 	mu    sync.Mutex
 	trips [][]string
+	null  map[string]bool
+}
+
+// AnswerNull makes the proxy answer single requests of method with a null
+// result instead of relaying them, as a node that does not know the object
+// (or one behind a load balancer that lost track of it) does.
+func (p *Proxy) AnswerNull(method string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.null[method] = true
 }
 
 // NewProxy relays to target until the test ends.
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	p := &Proxy{}
+	p := &Proxy{null: map[string]bool{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var msgs []struct {
@@ -315,7 +325,17 @@ func NewProxy(t testing.TB, target string) *Proxy {
 		}
 		p.mu.Lock()
 		p.trips = append(p.trips, methods)
+		null := len(msgs) == 1 && body[0] != '[' && p.null[methods[0]]
 		p.mu.Unlock()
+		if null {
+			var req struct {
+				ID json.RawMessage `json:"id"`
+			}
+			_ = json.Unmarshal(body, &req)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":null}`, req.ID)
+			return
+		}
 		resp, err := http.Post(target, "application/json", bytes.NewReader(body))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
