@@ -1,6 +1,7 @@
 package phala
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -146,7 +147,11 @@ func (a *CVMAttestation) Quote() string {
 }
 
 // Evidence returns what [attest.Verify] needs, or an [*AttestationUnavailableError]
-// when the CVM is offline or the answer carries no quote or TCB info.
+// when the CVM is offline or the answer carries no quote or TCB info. Evidence the
+// answer carries but that cannot be read is a failed check, an [*attest.CheckError]:
+// a quote that is not hex or app_certificates of another shape fail
+// [attest.CheckQuoteFormat], a tcb_info or event_log of another shape
+// [attest.CheckEventLog], an app_compose that is not a string [attest.CheckAppCompose].
 func (a *CVMAttestation) Evidence(cvm string) (attest.Evidence, error) {
 	unavailable := func(reason string) (attest.Evidence, error) {
 		if a.Error != "" {
@@ -154,19 +159,88 @@ func (a *CVMAttestation) Evidence(cvm string) (attest.Evidence, error) {
 		}
 		return attest.Evidence{}, &AttestationUnavailableError{CVM: cvm, IsOnline: a.IsOnline, Reason: reason}
 	}
-	switch {
-	case !a.IsOnline:
+	failed := func(err error) (attest.Evidence, error) {
+		return attest.Evidence{}, fmt.Errorf("phala: attestation of CVM %q: %w", oneLine(cvm, 80), err)
+	}
+	if !a.IsOnline {
 		return unavailable("offline")
+	}
+	// Evidence the answer carries in a shape that cannot be read is a failed check, not
+	// an attestation still to come.
+	if err := malformedEvidence(a.Extra, a.TCBInfo, a.AppCertificates); err != nil {
+		return failed(err)
+	}
+	switch {
 	case a.TCBInfo == nil:
 		return unavailable("no tcb_info")
 	case a.Quote() == "":
 		return unavailable("no quote")
 	}
-	quote, err := attest.DecodeQuote(a.Quote())
+	quote, err := decodeServedQuote(a.Quote())
 	if err != nil {
-		return attest.Evidence{}, fmt.Errorf("phala: attestation of CVM %q: %w", oneLine(cvm, 80), err)
+		return failed(err)
 	}
 	return attest.Evidence{Quote: quote, EventLog: a.TCBInfo.EventLog, AppCompose: a.TCBInfo.AppCompose}, nil
+}
+
+// malformedEvidence returns the failed check for evidence that an attestation answer
+// carries but that did not decode (lenient decoding keeps such fields in Extra): a
+// tcb_info that is not an object or an event_log that is not a list of events fails
+// the event-log check, app_certificates or a quote that is not of the schema's type the
+// quote-format check, an app_compose that is not a string the app-compose check.
+func malformedEvidence(extra map[string]json.RawMessage, tcb *TCBInfo, certs []AppCertificate) error {
+	bad := func(check attest.Check, field, want string, raw json.RawMessage) error {
+		return &attest.CheckError{Check: check, Want: field + " as " + want, Got: field + " as " + jsonKind(raw)}
+	}
+	if raw, ok := extra["tcb_info"]; ok {
+		return bad(attest.CheckEventLog, "tcb_info", "an object", raw)
+	}
+	if raw, ok := extra["app_certificates"]; ok {
+		return bad(attest.CheckQuoteFormat, "app_certificates", "a list of certificates", raw)
+	}
+	for _, c := range certs {
+		if raw, ok := c.Extra["quote"]; ok {
+			return bad(attest.CheckQuoteFormat, "quote", "a hex string", raw)
+		}
+	}
+	if tcb != nil {
+		if raw, ok := tcb.Extra["event_log"]; ok {
+			return bad(attest.CheckEventLog, "event_log", "a list of events", raw)
+		}
+		if raw, ok := tcb.Extra["app_compose"]; ok {
+			return bad(attest.CheckAppCompose, "app_compose", "a string", raw)
+		}
+	}
+	return nil
+}
+
+// jsonKind names the JSON type of raw, for an error message (never its content).
+func jsonKind(raw json.RawMessage) string {
+	switch b := bytes.TrimSpace(raw); {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '{':
+		return "an object"
+	case b[0] == '[':
+		return "a list of another shape"
+	case b[0] == '"':
+		return "a string of another shape"
+	case b[0] == 't' || b[0] == 'f':
+		return "a boolean"
+	default:
+		return "a number"
+	}
+}
+
+// decodeServedQuote decodes the hex quote the API served. A quote that is not hex is
+// the server's evidence failing the quote-format check (attest.DecodeQuote reports a
+// caller's bad input).
+func decodeServedQuote(s string) ([]byte, error) {
+	quote, err := attest.DecodeQuote(s)
+	if err != nil {
+		return nil, &attest.CheckError{Check: attest.CheckQuoteFormat, Want: "a hex quote", Got: "not hex", Err: errors.Unwrap(err)}
+	}
+	return quote, nil
 }
 
 // GetCVMAttestation fetches GET /cvms/{id}/attestation. id is a vm_uuid, an app id or a
@@ -236,10 +310,20 @@ func (i *InstanceAttestation) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// Evidence returns what [attest.Verify] needs, or an [*AttestationUnavailableError]
-// when the instance carries no quote or TCB info.
+// Evidence returns what [attest.Verify] needs, an [*AttestationUnavailableError]
+// when the instance carries no quote or TCB info, or, as [CVMAttestation.Evidence], an
+// [*attest.CheckError] when it carries evidence that cannot be read.
 func (i *InstanceAttestation) Evidence() (attest.Evidence, error) {
 	id := i.VMUUID
+	failed := func(err error) (attest.Evidence, error) {
+		return attest.Evidence{}, fmt.Errorf("phala: attestation of instance %q: %w", oneLine(id, 80), err)
+	}
+	if raw, ok := i.Extra["quote"]; ok {
+		return failed(&attest.CheckError{Check: attest.CheckQuoteFormat, Want: "quote as a hex string", Got: "quote as " + jsonKind(raw)})
+	}
+	if err := malformedEvidence(i.Extra, i.TCBInfo, nil); err != nil {
+		return failed(err)
+	}
 	if i.TCBInfo == nil || strings.TrimSpace(i.Quote) == "" {
 		reason := "no quote or tcb_info"
 		if i.Error != "" {
@@ -247,9 +331,9 @@ func (i *InstanceAttestation) Evidence() (attest.Evidence, error) {
 		}
 		return attest.Evidence{}, &AttestationUnavailableError{CVM: id, Reason: reason}
 	}
-	quote, err := attest.DecodeQuote(i.Quote)
+	quote, err := decodeServedQuote(i.Quote)
 	if err != nil {
-		return attest.Evidence{}, fmt.Errorf("phala: attestation of instance %q: %w", oneLine(id, 80), err)
+		return failed(err)
 	}
 	return attest.Evidence{Quote: quote, EventLog: i.TCBInfo.EventLog, AppCompose: i.TCBInfo.AppCompose}, nil
 }
