@@ -42,6 +42,11 @@ const (
 	DeleteAlreadyGone DeleteOutcome = "already-gone"
 )
 
+// ErrDeleteContradicted is wrapped by a [*DeleteError] when the API answered
+// the DELETE with 404 (not found) yet GET /cvms/{vm_uuid} still serves the CVM,
+// not on its way out: nothing says it was deleted.
+var ErrDeleteContradicted = errors.New("phala: the API answered the DELETE with 404 but still serves the CVM")
+
 // DeleteError is returned by DeleteCVM when the DELETE was sent but did not
 // succeed. Err is the cause: an *APIError when the API refused (nothing was
 // deleted), or an error wrapping *OutcomeUnknownError when the answer was lost
@@ -78,12 +83,14 @@ func (e *DeleteError) MarshalJSON() ([]byte, error) {
 //
 //   - DeleteAccepted, nil: the API accepted the DELETE (any 2xx, with or without a
 //     body). Certain.
-//   - DeleteAlreadyGone, nil: GET or DELETE answered 404. The CVM no longer exists
-//     (certain), whether or not this call deleted it.
+//   - DeleteAlreadyGone, nil: GET answered 404, or DELETE did and a GET after it
+//     agrees (404, or a terminating status). The CVM no longer exists (certain),
+//     whether or not this call deleted it.
 //   - *WrongAppError, *InvalidArgumentError, or an error of the GET: nothing was
 //     sent that deletes.
 //   - *DeleteError wrapping an *APIError: the API refused the DELETE; nothing was
-//     deleted.
+//     deleted. When the refusal is a 404 contradicted by a GET that still finds
+//     the CVM, it wraps [ErrDeleteContradicted] too.
 //   - *DeleteError wrapping *OutcomeUnknownError: the answer was lost. DELETE is
 //     idempotent in effect (a vm_uuid names one CVM forever), so after a lost
 //     answer DeleteCVM reads the CVM again and, if it still exists, sends the
@@ -135,10 +142,29 @@ func (c *Client) deleteOfApp(ctx context.Context, uuid, app string) (DeleteOutco
 			}
 			continue
 		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound:
-			return DeleteAlreadyGone, nil
+			// A 404 to the DELETE of a CVM a read has just found: believe it
+			// only when a second read agrees.
+			return c.confirmGone(ctx, uuid, err)
 		}
 		return "", &DeleteError{VMUUID: uuid, Err: err}
 	}
+}
+
+// confirmGone reads the CVM after a DELETE answered 404 (notFound): gone
+// when the read answers 404 or a terminating status; otherwise a *DeleteError
+// wrapping ErrDeleteContradicted and notFound.
+func (c *Client) confirmGone(ctx context.Context, uuid string, notFound error) (DeleteOutcome, error) {
+	cvm, err := c.getCVM(ctx, uuid)
+	var apiErr *APIError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound:
+		return DeleteAlreadyGone, nil
+	case err != nil:
+		return "", &DeleteError{VMUUID: uuid, Err: fmt.Errorf("%w (and reading it again to confirm failed: %v)", notFound, err)}
+	case goneStatus(cvm.Status):
+		return DeleteAlreadyGone, nil
+	}
+	return "", &DeleteError{VMUUID: uuid, Err: fmt.Errorf("%w (status %q): %w", ErrDeleteContradicted, oneLine(cvm.Status, 40), notFound)}
 }
 
 // checkDeletable reads the CVM: gone on 404, *WrongAppError for another app.

@@ -415,3 +415,81 @@ func TestReplicaSetProtectedRenamed(t *testing.T) {
 	assert.True(t, ok, "the protected instance is never removed")
 	assert.Equal(t, []string{f.src.VMUUID}, deletes(f))
 }
+
+// DELETE answers that lie or get lost: the outcome reported is what is
+// true, and a re-plan never creates a duplicate.
+func TestDeleteCVMLyingAnswers(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   phalatest.Fault
+		want    phala.DeleteOutcome // "" when an error is expected
+		stays   bool                // the CVM is still there afterwards
+		errType any
+	}{
+		{"202 without deleting", phalatest.Fault{Status: http.StatusAccepted}, phala.DeleteAccepted, true, nil},
+		{"200 without deleting", phalatest.Fault{Status: http.StatusOK}, phala.DeleteAccepted, true, nil},
+		{"404 for a CVM that is still there", phalatest.Fault{Status: http.StatusNotFound}, "", true, new(*phala.DeleteError)},
+		{"503 after deleting", phalatest.Fault{Status: http.StatusServiceUnavailable, AfterProcessing: true}, phala.DeleteAlreadyGone, false, nil},
+		{"502 after deleting, twice", phalatest.Fault{Status: http.StatusBadGateway, AfterProcessing: true, Count: 2}, phala.DeleteAlreadyGone, false, nil},
+		{"answer lost", phalatest.Fault{DropAfterProcessing: true}, phala.DeleteAlreadyGone, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSetFixture(t)
+			victim := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a2"].ID})
+			fault := tt.fault
+			fault.Method, fault.PathPrefix = http.MethodDelete, "/cvms/"
+			f.srv.FailNext(fault)
+			out, err := f.c.DeleteCVM(f.ctx, victim.VMUUID, f.app.ID)
+			if tt.errType != nil {
+				require.ErrorAs(t, err, tt.errType)
+				assert.ErrorIs(t, err, phala.ErrDeleteContradicted)
+				assert.NotContains(t, err.Error(), f.srv.APIKey())
+			} else {
+				require.NoError(t, err)
+				if tt.want == phala.DeleteAlreadyGone {
+					assert.Contains(t, []phala.DeleteOutcome{phala.DeleteAccepted, phala.DeleteAlreadyGone}, out)
+				} else {
+					assert.Equal(t, tt.want, out)
+				}
+			}
+			_, ok := f.srv.Replica(victim.VMUUID)
+			if ok {
+				r, _ := f.srv.Replica(victim.VMUUID)
+				_ = r
+			}
+			assert.Equal(t, tt.stays, ok)
+
+			// Whatever the answer, a re-plan counts what runs: no duplicate.
+			plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "a1", Count: 1}, phala.Placement{Node: "a2", Count: 0}), phala.PlanOptions{})
+			require.NoError(t, err)
+			assert.Empty(t, plan.Creates)
+			if tt.stays {
+				require.Len(t, plan.Removals, 1, "still listed: removed again")
+				assert.Equal(t, victim.VMUUID, plan.Removals[0].VMUUID)
+			} else {
+				assert.Empty(t, plan.Removals)
+			}
+		})
+	}
+}
+
+// In an apply, a DELETE answered 404 while the instance still runs is a
+// failed removal, so device pruning keeps its node's device.
+func TestReplicaSetApplyDelete404Lie(t *testing.T) {
+	f := newSetFixture(t)
+	victim := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a2"].ID})
+	plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "a1", Count: 1}, phala.Placement{Node: "a2", Count: 0}), phala.PlanOptions{})
+	require.NoError(t, err)
+	f.srv.FailNext(phalatest.Fault{Method: http.MethodDelete, PathPrefix: "/cvms/", Status: http.StatusNotFound})
+	res, err := f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Wait: f.waitFn})
+	var ae *phala.ApplyError
+	require.ErrorAs(t, err, &ae)
+	assert.ErrorIs(t, err, phala.ErrApplyIncomplete)
+	require.Len(t, res.Removals, 1)
+	assert.Equal(t, victim.VMUUID, res.Removals[0].VMUUID)
+	var de *phala.DeleteError
+	require.ErrorAs(t, res.Removals[0].Err, &de)
+	assert.ErrorIs(t, res.Removals[0].Err, phala.ErrDeleteContradicted)
+	assert.NotEqual(t, phala.DeleteAlreadyGone, res.Removals[0].Outcome)
+}
