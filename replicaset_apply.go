@@ -104,7 +104,8 @@ type ApplyOptions struct {
 	// PruneDevices (opt-in): after the removals, take off the DstackApp
 	// allow-list the devices of the plan's OnchainWork.RemoveDevices (nodes
 	// that no longer host any instance of the app), except those of a node
-	// where a removal did not succeed. With a Registrar that is also a
+	// where a removal did not succeed or where the app's listing, read again
+	// after the removals, still shows an instance. With a Registrar that is also a
 	// [DeviceRemover]: one send and one confirmation wait; without one (or
 	// with Prepare): ApplyResult.Prune.SafeBatch, one Safe batch holding every
 	// removeDevice. The re-plan is made with PlanOptions.PruneDevices, so a

@@ -2,6 +2,7 @@ package phala_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,11 +11,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/onchain"
 	"github.com/phalaforge/phala-go/phalatest"
+	"github.com/phalaforge/phala-go/phalatest/sandbox"
 )
 
 // lie rewrites the answers of the requests it matches: a backend that lies.
@@ -492,4 +496,54 @@ func TestReplicaSetApplyDelete404Lie(t *testing.T) {
 	require.ErrorAs(t, res.Removals[0].Err, &de)
 	assert.ErrorIs(t, res.Removals[0].Err, phala.ErrDeleteContradicted)
 	assert.NotEqual(t, phala.DeleteAlreadyGone, res.Removals[0].Outcome)
+}
+
+// A DELETE answered 2xx whose instance is still listed afterwards: pruning
+// never takes its node's device off the allow-list.
+func TestReplicaSetPruneAfterLyingDelete(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+	require.NoError(t, err)
+	k1 := sb.Server.AddNode(phalatest.Node{Name: "k1", Region: "k", Listed: true, OnchainKMS: true})
+	k2 := sb.Server.AddNode(phalatest.Node{Name: "k2", Region: "k", Listed: true, OnchainKMS: true})
+	d := onchain.NewDstackApp()
+	for _, n := range []phalatest.Node{k1, k2} {
+		tx, err := sb.Chain.Transact(ctx, sb.Chain.Transactor(1), app.Contract, d.PackAddDevice(common.HexToHash(n.DeviceID)))
+		require.NoError(t, err)
+		_, err = sb.Chain.Mine(ctx, tx)
+		require.NoError(t, err)
+	}
+	stays := sb.Server.AddCVM(phalatest.CVM{AppID: app.App.ID, NodeID: k1.ID})
+	sb.Server.AddCVM(phalatest.CVM{AppID: app.App.ID, NodeID: k2.ID})
+	c, err := sb.Client()
+	require.NoError(t, err)
+	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "node-a", Count: 1}}}
+	po := phala.PlanOptions{Chain: sb.Chain.Client, PruneDevices: true}
+	plan, err := c.PlanReplicaSet(ctx, spec, po)
+	require.NoError(t, err)
+	require.Len(t, plan.Removals, 2)
+	dev1, dev2 := common.HexToHash(k1.DeviceID).Hex(), common.HexToHash(k2.DeviceID).Hex()
+	require.ElementsMatch(t, []string{dev1, dev2}, plan.Onchain.RemoveDevices)
+
+	// The DELETE of k1's instance is answered 202 and not done.
+	sb.Server.FailNext(phalatest.Fault{Method: http.MethodDelete, PathPrefix: "/cvms/" + stays.VMUUID, Status: http.StatusAccepted})
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}, PruneDevices: true})
+	require.NotNil(t, res)
+	require.NotNil(t, res.Prune)
+	assert.Equal(t, []string{dev2}, res.Prune.Devices, "k2 hosts nothing any more")
+	assert.Equal(t, []string{dev1}, res.Prune.Kept, "k1's instance is still listed: its device stays")
+	if res.Prune.SafeBatch != nil {
+		assert.Len(t, res.Prune.SafeBatch.Transactions, 1)
+	}
+	require.NoError(t, err, "a 2xx DELETE may be listed a while: not a failure")
+
+	// Once it is really gone, the next apply prunes k1's device.
+	plan2, err := c.PlanReplicaSet(ctx, spec, po)
+	require.NoError(t, err)
+	require.Len(t, plan2.Removals, 1, "still listed: removed again")
+	assert.Equal(t, stays.VMUUID, plan2.Removals[0].VMUUID)
+	assert.Empty(t, plan2.Creates)
 }

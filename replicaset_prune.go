@@ -49,7 +49,8 @@ func (o PruneOutcome) MarshalJSON() ([]byte, error) {
 
 // pruneDevices takes plan.Onchain.RemoveDevices off the allow-list once the
 // removals are done, except the devices of a node where a removal did not
-// succeed.
+// succeed or where the app's listing, read again, still shows an instance
+// (a DELETE answered 2xx is not proof that it is gone).
 func (c *Client) pruneDevices(ctx context.Context, plan *ReplicaSetPlan, removals []RemovalOutcome, opts *ApplyOptions) *PruneOutcome {
 	w := plan.Onchain
 	out := &PruneOutcome{Devices: []string{}}
@@ -63,6 +64,38 @@ func (c *Client) pruneDevices(ctx context.Context, plan *ReplicaSetPlan, removal
 			keepAll = true // its node's device is unknown: it may be any of them
 		}
 		keep[strings.ToLower(r.DeviceID)] = true
+	}
+	// A DELETE answered 2xx does not prove the instance is gone: read the
+	// listing again and keep the device of every instance still on it.
+	list, err := c.listAppCVMs(ctx, plan.AppID)
+	if err != nil {
+		out.Kept = append(out.Kept, w.RemoveDevices...)
+		out.Err = fmt.Errorf("phala: replica set: pruning devices: reading the app's instances after the removals (nothing was removed): %w", err)
+		return out
+	}
+	removed := map[string]RemovalOutcome{}
+	for _, r := range removals {
+		removed[r.VMUUID] = r
+	}
+	for _, cvm := range list {
+		in := cvm.Instance()
+		if goneStatus(in.Status) {
+			continue
+		}
+		if app, ok := appHex(strings.TrimSpace(in.AppID)); ok && app != plan.AppID {
+			continue
+		}
+		if cvm.NodeInfo != nil {
+			if h, err := onchain.ParseHash32(cvm.NodeInfo.DeviceID); err == nil {
+				keep[strings.ToLower(h.Hex())] = true
+			}
+		}
+		if r, ok := removed[in.VMUUID]; ok {
+			if r.DeviceID == "" {
+				keepAll = true
+			}
+			keep[strings.ToLower(r.DeviceID)] = true
+		}
 	}
 	var ids []common.Hash
 	for _, d := range w.RemoveDevices {
