@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"time"
 
@@ -57,6 +58,9 @@ func (f verifyFlags) attestOptions() ([]attest.Option, error) {
 		opts = append(opts, attest.WithTrustedRoots(pool))
 	}
 	if f.pccs != "" {
+		if u, err := url.Parse(f.pccs); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, usagef("--pccs must be an http(s) URL, e.g. https://pccs.example:8081")
+		}
 		opts = append(opts, attest.WithPCCS(f.pccs, nil))
 	}
 	if f.at != "" {
