@@ -47,3 +47,10 @@ bench-binary:
 # is run before stopping rather than in CI.
 mutate:
 	scripts/mutate.sh
+
+# package onchain against Foundry's anvil, a real EVM node (internal/anvilcheck,
+# build tag anvil; installs anvil with npm on first use). ANVIL_BENCH=-bench adds
+# the auto-registration benchmark. Not part of CI, which has only Go.
+.PHONY: anvil-check
+anvil-check:
+	scripts/anvil-check.sh $(ANVIL_BENCH)
