@@ -27,6 +27,10 @@ type lie struct {
 	path   func(p string) bool
 	// body rewrites a JSON answer (decoded as any); nil leaves it.
 	body func(v any) any
+	// prepare sends the request with X-Prepare-Only, so a create the server
+	// would run answers a real 465 instead (a backend asking to register what
+	// is registered already).
+	prepare bool
 	// count bounds how many answers it rewrites (0: every one).
 	count int
 	used  int
@@ -51,10 +55,6 @@ func (lt *lyingTransport) reset() {
 }
 
 func (lt *lyingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		return resp, err
-	}
 	rel := strings.TrimPrefix(req.URL.Path, phalatest.APIPrefix)
 	lt.mu.Lock()
 	var match *lie
@@ -66,8 +66,13 @@ func (lt *lyingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	lt.mu.Unlock()
-	if match == nil || match.body == nil {
-		return resp, nil
+	if match != nil && match.prepare {
+		req = req.Clone(req.Context())
+		req.Header.Set("X-Prepare-Only", "true")
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || match == nil || match.body == nil {
+		return resp, err
 	}
 	data, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -546,4 +551,104 @@ func TestReplicaSetPruneAfterLyingDelete(t *testing.T) {
 	require.Len(t, plan2.Removals, 1, "still listed: removed again")
 	assert.Equal(t, stays.VMUUID, plan2.Removals[0].VMUUID)
 	assert.Empty(t, plan2.Creates)
+}
+
+// set465Detail rewrites one field of a 465 answer's details.
+func set465Detail(field string, value any) func(v any) any {
+	return func(v any) any {
+		m, _ := v.(map[string]any)
+		detail, _ := m["detail"].(map[string]any)
+		details, _ := detail["details"].([]any)
+		for _, d := range details {
+			if e, ok := d.(map[string]any); ok && e["field"] == field {
+				e["value"] = value
+			}
+		}
+		return v
+	}
+}
+
+// A 465 answering a create of the set that names a device other than the
+// planned node's, or another app or compose hash: nothing is signed, and the
+// Safe batch holds only what was verified.
+func TestReplicaSetLying465(t *testing.T) {
+	foreignDevice := "0x" + strings.Repeat("ab", 32)
+	tests := []struct {
+		name  string
+		lie   func(v any) any // nil: Fault.DeviceID
+		field string
+	}{
+		{"foreign device", nil, "device_id"},
+		{"another app", set465Detail("app_id", strings.Repeat("cd", 20)), "app_id"},
+		{"another compose hash", set465Detail("compose_hash", strings.Repeat("ef", 32)), "compose_hash"},
+	}
+	for _, tt := range tests {
+		for _, mode := range []string{"safe", "registrar"} {
+			t.Run(tt.name+"/"+mode, func(t *testing.T) {
+				ctx := context.Background()
+				sb, err := sandbox.Start(ctx)
+				require.NoError(t, err)
+				t.Cleanup(sb.Close)
+				app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+				require.NoError(t, err)
+				sb.Server.AddNode(phalatest.Node{Name: "k1", Region: "k", Listed: true, OnchainKMS: true})
+				sb.Server.AddNode(phalatest.Node{Name: "k2", Region: "k", Listed: true, OnchainKMS: true})
+				lt := &lyingTransport{}
+				c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+				require.NoError(t, err)
+				spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "k1", Count: 1}, {Node: "k2", Count: 1}}}
+				plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{Chain: sb.Chain.Client})
+				require.NoError(t, err)
+				require.Len(t, plan.Creates, 2)
+
+				isCreate := func(p string) bool { return strings.HasSuffix(p, "/replicas") }
+				rewrite := tt.lie
+				if rewrite == nil {
+					rewrite = set465Detail("device_id", foreignDevice)
+				}
+				// With a Registrar the set registration comes first, so the
+				// create would not get a 465: the lying backend forces one.
+				lt.add(&lie{method: http.MethodPost, path: isCreate, body: rewrite, count: 1, prepare: mode == "registrar"})
+				opts := phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}, Concurrency: 1}
+				var submitted []onchain.Event
+				if mode == "registrar" {
+					reg, err := onchain.NewRegistrar(sb.Chain.Client, sb.Chain.Transactor(1), onchain.WithPollInterval(5e6),
+						onchain.WithProgress(func(e onchain.Event) {
+							if e.Kind == onchain.EventSubmitted {
+								submitted = append(submitted, e)
+							}
+						}))
+					require.NoError(t, err)
+					opts.Registrar = reg
+				}
+				res, err := c.ApplyReplicaSet(ctx, plan, opts)
+				var ae *phala.ApplyError
+				require.ErrorAs(t, err, &ae)
+				var mismatch *phala.PayloadMismatchError
+				require.ErrorAs(t, err, &mismatch)
+				assert.Equal(t, tt.field, mismatch.Field)
+				assert.NotContains(t, err.Error(), sb.Server.APIKey())
+
+				st, rerr := onchain.ReadSetStatus(ctx, sb.Chain.Client, app.Contract, common.Hash{}, []common.Hash{common.HexToHash(foreignDevice)})
+				require.NoError(t, rerr)
+				assert.False(t, st.DevicesListed[common.HexToHash(foreignDevice)], "the foreign device is never allowed")
+				if mode == "safe" {
+					require.NotNil(t, res.SafeBatch)
+					for _, tx := range res.SafeBatch.Transactions {
+						assert.NotContains(t, strings.ToLower(tx.Data), strings.TrimPrefix(foreignDevice, "0x"), "nothing unverified in the batch")
+					}
+					require.NotNil(t, res.Prepared)
+					prepared := 0
+					for _, it := range res.Prepared.Items {
+						if it.Prepared != nil {
+							prepared++
+						}
+					}
+					assert.Equal(t, 1, prepared, "only the verified node is prepared")
+				} else {
+					assert.Len(t, submitted, 3, "2 planned addDevice + addComposeHash, nothing for the lie")
+				}
+			})
+		}
+	}
 }
