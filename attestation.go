@@ -44,7 +44,7 @@ type CVMAttestation struct {
 	IsPublic        bool             `json:"is_public"`
 	Error           string           `json:"error"` // why there is no attestation, when the API says
 	AppCertificates []AppCertificate `json:"app_certificates"`
-	TCBInfo         *TCBInfo         `json:"tcb_info"`     // nil while the CVM is not running
+	TCBInfo         *TCBInfo         `json:"tcb_info"`     // nil while the CVM is not running; also read from a JSON string holding the object
 	ComposeFile     string           `json:"compose_file"` //
 
 	// Extra holds the fields this type does not know, raw.
@@ -58,8 +58,29 @@ func (a *CVMAttestation) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("phala: attestation object: %w", err)
 	}
+	a.TCBInfo = tcbInfoFromString(a.TCBInfo, extra)
 	a.Extra = extra
 	return nil
+}
+
+// tcbInfoFromString decodes a tcb_info served as a JSON string holding the object (the
+// form dstack's guest agent serves), which lenient decoding left in extra. It returns
+// tcb unchanged otherwise.
+func tcbInfoFromString(tcb *TCBInfo, extra map[string]json.RawMessage) *TCBInfo {
+	raw, ok := extra["tcb_info"]
+	if !ok {
+		return tcb
+	}
+	var inner string
+	if json.Unmarshal(raw, &inner) != nil {
+		return tcb
+	}
+	var t TCBInfo
+	if json.Unmarshal([]byte(inner), &t) != nil || isJSONNull([]byte(inner)) {
+		return tcb
+	}
+	delete(extra, "tcb_info")
+	return &t
 }
 
 // AppCertificate is one certificate of a CVM's app chain; the app's leaf carries the
@@ -306,6 +327,7 @@ func (i *InstanceAttestation) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("phala: instance attestation: %w", err)
 	}
+	i.TCBInfo = tcbInfoFromString(i.TCBInfo, extra)
 	i.Extra = extra
 	return nil
 }

@@ -281,3 +281,27 @@ func TestInstanceAttestationEvidenceRejectsMalformed(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyReplicaTCBInfoAsString: tcb_info served as a JSON string holding the
+// object, as dstack's guest agent serves it, is read and verified like the object.
+func TestVerifyReplicaTCBInfoAsString(t *testing.T) {
+	t.Parallel()
+	for _, inner := range []bool{false, true} {
+		c, mux, _ := setup(t)
+		var rc counter
+		att := solverAttestation(t)
+		if inner {
+			att["tcb_info"] = mustJSON(t, att["tcb_info"])
+		}
+		serveReplica(t, mux, &rc, cvmObject(fixtureVM, solverAppID, solverCompose,
+			func(m map[string]any) { m["instance_id"] = solverInstance }), att)
+		v, err := c.VerifyReplica(context.Background(), fixtureVM, VerifyOptions{Attest: []attest.Option{attest.WithTime(solverTime)}})
+		require.NoError(t, err, "tcb_info as a string: %v", inner)
+		assert.True(t, v.InstanceChecked)
+	}
+	var a CVMAttestation
+	require.NoError(t, json.Unmarshal([]byte(`{"is_online":true,"tcb_info":"not an object"}`), &a))
+	assert.Nil(t, a.TCBInfo)
+	_, err := a.Evidence(fixtureVM)
+	assert.ErrorIs(t, err, &attest.CheckError{Check: attest.CheckEventLog}, "a string that holds no object is malformed")
+}
