@@ -283,3 +283,26 @@ func TestVerifyRefusesDebugTD(t *testing.T) {
 
 // tdAttributesOffset is the offset of the 8 TD attributes in the TD report body.
 const tdAttributesOffset = 16 + 48 + 48 + 8
+
+// TestReportDataIsReportedNotJudged: two quotes of the same CVM that differ only in
+// report data both verify with the same event log (no freshness, as the package doc
+// says); Result.ReportData tells them apart, for a caller that binds a nonce or key.
+func TestReportDataIsReportedNotJudged(t *testing.T) {
+	t.Parallel()
+	r := realAttestations[1]
+	require.Equal(t, "tee-solver", r.dir)
+	ev, _, _ := r.load(t)
+	bob, err := DecodeQuote(string(readTestdata(t, "tee-solver/quote_bob.hex")))
+	require.NoError(t, err)
+	var reportData []string
+	for _, q := range [][]byte{ev.Quote, bob} {
+		e := ev.clone()
+		e.Quote = q
+		res, err := Verify(context.Background(), e, WithTime(r.at), WithAppID(r.appID), WithComposeHash(r.compose))
+		require.NoError(t, err)
+		assert.Equal(t, r.instanceID, res.InstanceID)
+		assert.Equal(t, hex.EncodeToString(q[quoteReportDataOffset:quoteReportDataOffset+64]), res.ReportData)
+		reportData = append(reportData, res.ReportData)
+	}
+	assert.NotEqual(t, reportData[0], reportData[1])
+}
