@@ -14,15 +14,15 @@ const (
 	// CheckQuoteSignature: the quote's signature, QE report or PCK chain up to the
 	// trusted root does not verify.
 	CheckQuoteSignature Check = "quote-signature"
-	// CheckTDAttributes: the quote's TD attributes say the TD runs in debug mode, where
-	// the host can read and change its memory: nothing it measured can be trusted.
-	CheckTDAttributes Check = "td-attributes"
 	// CheckCollateral: the supplied or fetched collateral (TCB info, QE identity, CRLs)
 	// is missing, malformed, expired, not signed by the trusted root, or revokes the chain.
 	CheckCollateral Check = "collateral"
 	// CheckTCBStatus: the platform's TCB status is not one the caller accepts
 	// (see [WithAcceptedTCBStatuses]).
 	CheckTCBStatus Check = "tcb-status"
+	// CheckTDAttributes: the quote's TD attributes say the TD runs in debug mode, where
+	// the host can read and change its memory: nothing it measured can be trusted.
+	CheckTDAttributes Check = "td-attributes"
 	// CheckEventLog: the event log is malformed (bad hex, wrong digest size, unknown IMR,
 	// a measured identity event repeated).
 	CheckEventLog Check = "event-log"
