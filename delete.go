@@ -18,10 +18,16 @@ type WrongAppError struct {
 	VMUUID   string `json:"vm_uuid"`
 	AppID    string `json:"app_id"`   // the CVM's app, as the API reports it
 	Expected string `json:"expected"` // 40 hex digits
+	// Op is what was refused: "" (delete) or "replicate" (CommitPreparedSet).
+	Op string `json:"op,omitempty"`
 }
 
 // Error names both apps.
 func (e *WrongAppError) Error() string {
+	if e.Op != "" {
+		return fmt.Sprintf("phala: refusing to %s from CVM %s: it belongs to app %s, not app_%s; nothing was sent",
+			e.Op, e.VMUUID, oneLine(e.AppID, 64), e.Expected)
+	}
 	return fmt.Sprintf("phala: refusing to delete CVM %s: it belongs to app %s, not app_%s; nothing was deleted",
 		e.VMUUID, oneLine(e.AppID, 64), e.Expected)
 }
@@ -165,6 +171,19 @@ func (c *Client) confirmGone(ctx context.Context, uuid string, notFound error) (
 		return DeleteAlreadyGone, nil
 	}
 	return "", &DeleteError{VMUUID: uuid, Err: fmt.Errorf("%w (status %q): %w", ErrDeleteContradicted, oneLine(cvm.Status, 40), notFound)}
+}
+
+// checkOfApp reads the CVM uuid and refuses, with a *WrongAppError naming op,
+// one that is not of app (40 hex).
+func (c *Client) checkOfApp(ctx context.Context, uuid, app, op string) error {
+	cvm, err := c.getCVM(ctx, uuid)
+	if err != nil {
+		return err
+	}
+	if got, ok := appHex(strings.TrimSpace(cvm.AppID)); !ok || got != app {
+		return &WrongAppError{VMUUID: uuid, AppID: cvm.AppID, Expected: app, Op: op}
+	}
+	return nil
 }
 
 // checkDeletable reads the CVM: gone on 404, *WrongAppError for another app.

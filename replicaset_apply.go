@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -428,6 +430,11 @@ type PreparedSetItem struct {
 	Committed string   `json:"committed_vm_uuid,omitempty"`
 	Created   []string `json:"created_vm_uuids,omitempty"`
 	Error     string   `json:"error,omitempty"`
+	// OutcomeUnknown: a direct create of Extra was sent and its answer lost
+	// (or unreadable), so a replica may exist that Created does not name.
+	// CommitPreparedSet then creates nothing more on this node: plan and
+	// apply the set again, which counts what runs.
+	OutcomeUnknown bool `json:"outcome_unknown,omitempty"`
 }
 
 // String describes the set without the commit tokens.
@@ -552,6 +559,13 @@ func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req Repli
 // does not name the item's device or compose hash (ERR-01-007, possible when
 // the batch held several transactions) is sent again once with
 // AlreadyRegistered, which the API checks against the contract's state.
+//
+// Before sending anything it refuses ([*InvalidArgumentError]) a set that
+// cannot be what ApplyReplicaSet prepared: a node or commit token listed
+// twice, a prepared replica of another app or compose hash, a vm_uuid
+// recorded twice; and ([*WrongAppError]) a source or committed CVM that GET
+// /cvms/{vm_uuid} says belongs to another app. An item whose direct create's
+// outcome is unknown (OutcomeUnknown) gets no further create.
 func (c *Client) CommitPreparedSet(ctx context.Context, set *PreparedSet, txHash string) error {
 	if set == nil {
 		return invalidArg("set", "", "must not be nil")
@@ -559,11 +573,47 @@ func (c *Client) CommitPreparedSet(ctx context.Context, set *PreparedSet, txHash
 	if _, err := normTxHash(txHash); err != nil {
 		return err
 	}
+	if err := set.check(); err != nil {
+		return err
+	}
+	app, _ := appHex(strings.TrimSpace(set.AppID))
+	verified := map[string]bool{}
+	for i := range set.Items {
+		it := &set.Items[i]
+		var uuids []string
+		if it.Committed == "" && it.Prepared != nil {
+			uuids = append(uuids, it.Prepared.SourceVMUUID)
+		}
+		if it.Committed != "" && len(it.Created) < it.Extra && !it.OutcomeUnknown {
+			uuids = append(uuids, it.Committed)
+		}
+		for _, u := range uuids {
+			cu, _ := canonicalUUID(strings.TrimSpace(u))
+			if verified[cu] {
+				continue
+			}
+			if err := c.checkOfApp(ctx, cu, app, "replicate"); err != nil {
+				return err
+			}
+			verified[cu] = true
+		}
+	}
 	var first error
 	failed := 0
 	for i := range set.Items {
 		it := &set.Items[i]
 		it.Error = ""
+		if it.OutcomeUnknown && len(it.Created) < it.Extra {
+			err := fmt.Errorf("phala: prepared set: node %d: an earlier create's answer was lost, so a replica may exist that the set does not name; nothing more is created there (plan and apply the set again): %w",
+				it.NodeID, &OutcomeUnknownError{Method: http.MethodPost, Path: pathf("/cvms/%s/replicas", it.Committed), Attempts: 1,
+					Err: errors.New("recorded by an earlier CommitPreparedSet")})
+			it.Error = err.Error()
+			failed++
+			if first == nil {
+				first = err
+			}
+			continue
+		}
 		if it.Committed == "" && it.Prepared != nil {
 			vm, err := c.CommitPrepared(ctx, it.Prepared, txHash)
 			if err != nil && errors.Is(err, ErrTxVerificationFailed) && txHash != AlreadyRegistered {
@@ -582,6 +632,13 @@ func (c *Client) CommitPreparedSet(ctx context.Context, set *PreparedSet, txHash
 		for len(it.Created) < it.Extra && it.Committed != "" {
 			vm, err := c.Replicate(ctx, it.Committed, ReplicateRequest{NodeID: it.NodeID, ComposeHash: set.ComposeHash})
 			if err != nil {
+				var (
+					unknown    *OutcomeUnknownError
+					unreadable *UnreadableCreatedError
+				)
+				if errors.As(err, &unknown) || errors.As(err, &unreadable) {
+					it.OutcomeUnknown = true // never sent again: it may have created
+				}
 				it.Error = err.Error()
 				failed++
 				if first == nil {
@@ -594,6 +651,77 @@ func (c *Client) CommitPreparedSet(ctx context.Context, set *PreparedSet, txHash
 	}
 	if failed > 0 {
 		return &ApplyError{Failed: failed, First: first}
+	}
+	return nil
+}
+
+// check refuses a set that cannot be what ApplyReplicaSet prepared (a file
+// edited by hand, or two merged): the errors never hold a commit token.
+func (s *PreparedSet) check() error {
+	app, ok := appHex(strings.TrimSpace(s.AppID))
+	if !ok {
+		return invalidArg("PreparedSet.AppID", s.AppID, "not an app id (40 hex digits)")
+	}
+	hash, err := normComposeHash("PreparedSet.ComposeHash", s.ComposeHash)
+	if err != nil {
+		return err
+	}
+	nodes := map[int64]int{}
+	tokens := map[string]int{}
+	vms := map[string]string{}
+	seenVM := func(field, u string) error {
+		cu, ok := canonicalUUID(strings.TrimSpace(u))
+		if !ok {
+			return invalidArg(field, u, "not a vm_uuid")
+		}
+		if other, dup := vms[cu]; dup {
+			return invalidArg(field, u, "recorded twice (also %s)", other)
+		}
+		vms[cu] = field
+		return nil
+	}
+	for i, it := range s.Items {
+		field := fmt.Sprintf("PreparedSet.Items[%d]", i)
+		if j, dup := nodes[it.NodeID]; dup {
+			return invalidArg(field+".NodeID", fmt.Sprint(it.NodeID), "node listed twice (also Items[%d])", j)
+		}
+		nodes[it.NodeID] = i
+		if it.Extra < 0 {
+			return invalidArg(field+".Extra", fmt.Sprint(it.Extra), "must not be negative")
+		}
+		if len(it.Created) > it.Extra {
+			return invalidArg(field+".Created", fmt.Sprint(len(it.Created)), "more created replicas than Extra (%d)", it.Extra)
+		}
+		if it.Committed != "" {
+			if err := seenVM(field+".Committed", it.Committed); err != nil {
+				return err
+			}
+		}
+		for k, u := range it.Created {
+			if err := seenVM(fmt.Sprintf("%s.Created[%d]", field, k), u); err != nil {
+				return err
+			}
+		}
+		p := it.Prepared
+		if p == nil || it.Committed != "" {
+			continue
+		}
+		switch {
+		case strings.TrimSpace(p.CommitToken) == "":
+			return invalidArg(field+".Prepared.CommitToken", "", "empty")
+		case tokens[p.CommitToken] != 0:
+			return invalidArg(field+".Prepared.CommitToken", "", "the same commit token as Items[%d]", tokens[p.CommitToken]-1)
+		}
+		tokens[p.CommitToken] = i + 1
+		if got, ok := appHex(strings.TrimSpace(p.AppID)); strings.TrimSpace(p.AppID) != "" && (!ok || got != app) {
+			return invalidArg(field+".Prepared.AppID", p.AppID, "not the set's app_%s", app)
+		}
+		if !sameHash(p.ComposeHash, hash) {
+			return invalidArg(field+".Prepared.ComposeHash", p.ComposeHash, "not the set's compose hash %s", hash)
+		}
+		if _, ok := canonicalUUID(strings.TrimSpace(p.SourceVMUUID)); !ok {
+			return invalidArg(field+".Prepared.SourceVMUUID", p.SourceVMUUID, "not a vm_uuid")
+		}
 	}
 	return nil
 }
@@ -629,7 +757,9 @@ func WritePreparedSet(path string, set *PreparedSet) error {
 	return os.Rename(tmp, path)
 }
 
-// ReadPreparedSet reads a file written by WritePreparedSet.
+// ReadPreparedSet reads a file written by WritePreparedSet. A set that
+// cannot be what ApplyReplicaSet prepared (see [Client.CommitPreparedSet]) is
+// refused with an [*InvalidArgumentError].
 func ReadPreparedSet(path string) (*PreparedSet, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -637,6 +767,9 @@ func ReadPreparedSet(path string) (*PreparedSet, error) {
 	}
 	var set PreparedSet
 	if err := json.Unmarshal(data, &set); err != nil {
+		return nil, fmt.Errorf("phala: prepared set %s: %w", filepath.Base(path), err)
+	}
+	if err := set.check(); err != nil {
 		return nil, fmt.Errorf("phala: prepared set %s: %w", filepath.Base(path), err)
 	}
 	sort.SliceStable(set.Items, func(a, b int) bool { return set.Items[a].NodeID < set.Items[b].NodeID })

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,10 @@ type lie struct {
 	// would run answers a real 465 instead (a backend asking to register what
 	// is registered already).
 	prepare bool
+	// lose forwards the request and then loses the answer (a transport error).
+	lose bool
+	// raw: body returns the raw answer text (a string), not JSON to encode.
+	raw bool
 	// count bounds how many answers it rewrites (0: every one).
 	count int
 	used  int
@@ -71,6 +76,10 @@ func (lt *lyingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Set("X-Prepare-Only", "true")
 	}
 	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err == nil && match != nil && match.lose {
+		resp.Body.Close()
+		return nil, io.ErrUnexpectedEOF
+	}
 	if err != nil || match == nil || match.body == nil {
 		return resp, err
 	}
@@ -80,7 +89,9 @@ func (lt *lyingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	var v any
-	if json.Unmarshal(data, &v) == nil {
+	if match.raw {
+		data = []byte(match.body(nil).(string))
+	} else if json.Unmarshal(data, &v) == nil {
 		if out, err := json.Marshal(match.body(v)); err == nil {
 			data = out
 		}
@@ -650,5 +661,195 @@ func TestReplicaSetLying465(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// preparedSetFixture: an Onchain KMS app whose set of three nodes (k1 gets
+// two replicas) was prepared; the Safe executed the batch.
+func preparedSetFixture(t *testing.T) (*sandbox.Sandbox, *phala.Client, *phala.PreparedSet, string, sandbox.OnchainApp) {
+	t.Helper()
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+	require.NoError(t, err)
+	for _, name := range []string{"k1", "k2", "k3"} {
+		sb.Server.AddNode(phalatest.Node{Name: name, Region: "k", Listed: true, OnchainKMS: true})
+	}
+	c, err := sb.Client()
+	require.NoError(t, err)
+	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{
+		{Node: "k1", Count: 2}, {Node: "k2", Count: 1}, {Node: "k3", Count: 1}}}
+	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{Chain: sb.Chain.Client})
+	require.NoError(t, err)
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}})
+	require.NoError(t, err)
+	require.Len(t, res.Prepared.Items, 3)
+	receipts, err := sb.ExecuteBatch(ctx, 1, res.SafeBatch)
+	require.NoError(t, err)
+	return sb, c, res.Prepared, receipts[len(receipts)-1].TxHash.Hex(), app
+}
+
+func replicasOnApp(sb *sandbox.Sandbox, appID string) int {
+	n := 0
+	for _, r := range sb.Server.Replicas() {
+		if r.AppID == appID {
+			n++
+		}
+	}
+	return n
+}
+
+// Some commits refused (466, 467, 468), some done; the resumed commit
+// finishes without a duplicate and resends nothing already done.
+func TestCommitPreparedSetPartialThenResume(t *testing.T) {
+	sb, c, set, tx, app := preparedSetFixture(t)
+	ctx := context.Background()
+	before := replicasOnApp(sb, app.App.ID) // the source
+	commit := "/cvms/" + app.CVM.VMUUID + "/commit-replica"
+	sb.Server.FailNext(phalatest.Fault{Method: http.MethodPost, PathPrefix: commit, Status: phalatest.StatusTokenInvalid})
+	sb.Server.FailNext(phalatest.Fault{Method: http.MethodPost, PathPrefix: commit, Status: phalatest.StatusHashNotAllowed})
+
+	err := c.CommitPreparedSet(ctx, set, tx)
+	var ae *phala.ApplyError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 2, ae.Failed)
+	done := 0
+	for _, it := range set.Items {
+		if it.Committed != "" {
+			done++
+			assert.Empty(t, it.Error)
+		} else {
+			assert.NotEmpty(t, it.Error)
+			assert.NotContains(t, it.Error, it.Prepared.CommitToken, "no commit token in an error")
+		}
+	}
+	assert.Equal(t, 1, done)
+	assert.NotContains(t, err.Error(), sb.Server.APIKey())
+
+	// The fault queue is empty: the resume commits the two others.
+	require.NoError(t, c.CommitPreparedSet(ctx, set, tx))
+	assert.Equal(t, before+4, replicasOnApp(sb, app.App.ID), "4 replicas, none twice")
+	require.NoError(t, c.CommitPreparedSet(ctx, set, tx))
+	assert.Equal(t, before+4, replicasOnApp(sb, app.App.ID))
+}
+
+// A direct create of a node's extra replica whose answer is lost is never
+// sent again by a resumed commit: it may have created the replica.
+func TestCommitPreparedSetExtraLostNotResent(t *testing.T) {
+	tests := []struct {
+		name string
+		lie  *lie
+	}{
+		{"answer lost", &lie{lose: true}},
+		{"body cut", &lie{body: func(any) any { return "{\"vm_uuid\": 7" }, raw: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sb, _, set, tx, app := preparedSetFixture(t)
+			ctx := context.Background()
+			lt := &lyingTransport{}
+			c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+			require.NoError(t, err)
+			before := replicasOnApp(sb, app.App.ID)
+			l := tt.lie
+			l.method, l.path, l.count = http.MethodPost, func(p string) bool { return strings.HasSuffix(p, "/replicas") }, 1
+			lt.add(l)
+
+			err = c.CommitPreparedSet(ctx, set, tx)
+			var ae *phala.ApplyError
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, 1, ae.Failed)
+			assert.Equal(t, before+4, replicasOnApp(sb, app.App.ID), "the lost create did create")
+			unknown := 0
+			for _, it := range set.Items {
+				if it.OutcomeUnknown {
+					unknown++
+				}
+			}
+			assert.Equal(t, 1, unknown)
+
+			// Resumed (from the file, as the CLI does): nothing is created again.
+			path := filepath.Join(t.TempDir(), "set.json")
+			require.NoError(t, phala.WritePreparedSet(path, set))
+			set2, err := phala.ReadPreparedSet(path)
+			require.NoError(t, err)
+			err = c.CommitPreparedSet(ctx, set2, tx)
+			require.ErrorAs(t, err, &ae)
+			var ou *phala.OutcomeUnknownError
+			assert.ErrorAs(t, err, &ou)
+			assert.Equal(t, before+4, replicasOnApp(sb, app.App.ID), "no duplicate on resume")
+		})
+	}
+}
+
+// A prepared-set file edited by hand (entries duplicated, tokens of another
+// source, another app or compose hash) is refused before anything is sent.
+func TestPreparedSetEditedByHand(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(set *phala.PreparedSet, foreignVM string)
+		onRead  bool // ReadPreparedSet refuses it already
+		errType any
+	}{
+		{"an entry duplicated", func(s *phala.PreparedSet, _ string) {
+			s.Items = append(s.Items, s.Items[0])
+		}, true, new(*phala.InvalidArgumentError)},
+		{"a token copied to another node", func(s *phala.PreparedSet, _ string) {
+			p := *s.Items[1].Prepared
+			p.CommitToken = s.Items[0].Prepared.CommitToken
+			s.Items[1].Prepared = &p
+		}, true, new(*phala.InvalidArgumentError)},
+		{"a prepared replica of another app", func(s *phala.PreparedSet, _ string) {
+			p := *s.Items[1].Prepared
+			p.AppID = strings.Repeat("cd", 20)
+			s.Items[1].Prepared = &p
+		}, true, new(*phala.InvalidArgumentError)},
+		{"another compose hash", func(s *phala.PreparedSet, _ string) {
+			p := *s.Items[2].Prepared
+			p.ComposeHash = strings.Repeat("ef", 32)
+			s.Items[2].Prepared = &p
+		}, true, new(*phala.InvalidArgumentError)},
+		{"a token of another app's source", func(s *phala.PreparedSet, foreign string) {
+			p := *s.Items[0].Prepared
+			p.SourceVMUUID = foreign
+			s.Items[0].Prepared = &p
+		}, false, new(*phala.WrongAppError)},
+		{"a replica recorded on two nodes", func(s *phala.PreparedSet, _ string) {
+			s.Items[0].Committed = "11111111-1111-4111-8111-111111111111"
+			s.Items[1].Committed = "11111111-1111-4111-8111-111111111111"
+		}, true, new(*phala.InvalidArgumentError)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sb, c, set, tx, app := preparedSetFixture(t)
+			ctx := context.Background()
+			_, foreign := sb.AddCloudApp(phalatest.App{Name: "other"})
+			before := len(sb.Server.Replicas())
+			tt.edit(set, foreign.VMUUID)
+			path := filepath.Join(t.TempDir(), "set.json")
+			require.NoError(t, phala.WritePreparedSet(path, set))
+			_, rerr := phala.ReadPreparedSet(path)
+			if tt.onRead {
+				require.ErrorAs(t, rerr, tt.errType)
+				assert.ErrorIs(t, rerr, phala.ErrInvalidArgument)
+			} else {
+				require.NoError(t, rerr)
+			}
+			sb.Server.ResetRequests()
+			err := c.CommitPreparedSet(ctx, set, tx)
+			require.ErrorAs(t, err, tt.errType)
+			for _, it := range set.Items {
+				if it.Prepared != nil {
+					assert.NotContains(t, err.Error(), it.Prepared.CommitToken, "no commit token in the error")
+				}
+			}
+			for _, r := range sb.Server.Requests() {
+				assert.Equal(t, http.MethodGet, r.Method, "nothing sent that writes")
+			}
+			assert.Len(t, sb.Server.Replicas(), before, "nothing created, of either app")
+			_ = app
+		})
 	}
 }
