@@ -56,7 +56,9 @@ func lyingProxy(t *testing.T, srv *phalatest.Server, match func(path string) boo
 	return ts.URL + phalatest.APIPrefix
 }
 
-func appListing(p string) bool { return strings.HasPrefix(p, "/apps/") && strings.HasSuffix(p, "/cvms") }
+func appListing(p string) bool {
+	return strings.HasPrefix(p, "/apps/") && strings.HasSuffix(p, "/cvms")
+}
 
 // listedTwice duplicates the entry of vmUUID in an app listing, once in
 // capitals without dashes.
