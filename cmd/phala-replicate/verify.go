@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	phala "github.com/phalaforge/phala-go"
@@ -183,10 +185,16 @@ func orDash(s string) string {
 }
 
 // verifyCreated verifies a replica created by this run (--verify): expected are the
-// --compose-hash given, else the replica's own, and its app id.
+// --compose-hash given, else the replica's own, and the source's app id (a replica is
+// an instance of its source's app), else the replica's own.
 func (c *command) verifyCreated(ctx context.Context, vmUUID string, cvm *phala.CVM) error {
 	vf := c.o.verifyFlags()
 	vf.cvm = cvm
+	app, err := c.sourceAppID(ctx)
+	if err != nil {
+		return fmt.Errorf("replica %s is running but its source's app id, which its attestation must show, could not be read: %w", vmUUID, err)
+	}
+	vf.appID = app
 	v, err := c.verify(ctx, vmUUID, vf)
 	if err != nil {
 		return fmt.Errorf("replica %s is running but its attestation did not verify: %w", vmUUID, err)
@@ -196,6 +204,28 @@ func (c *command) verifyCreated(ctx context.Context, vmUUID string, cvm *phala.C
 		writeVerification(c.stderr, v)
 	}
 	return nil
+}
+
+// sourceAppID is the app id of the source: as the command line named it (app_<40
+// hex>, 0x<40 hex> or 40 hex), else as the workflow read the source CVM, else read now
+// (GET /cvms/{source}, once per run). It keeps an API that answers the new replica
+// with a CVM of another app from having that app verified as the replica.
+func (c *command) sourceAppID(ctx context.Context) (string, error) {
+	s := strings.TrimSpace(c.o.source)
+	for _, p := range []string{"app_", "0x", "0X"} {
+		s = strings.TrimPrefix(s, p)
+	}
+	if _, err := hex.DecodeString(s); err == nil && len(s) == 40 {
+		return strings.ToLower(s), nil
+	}
+	if c.source == nil {
+		src, err := c.client.GetCVM(ctx, c.o.source)
+		if err != nil {
+			return "", err
+		}
+		c.source = src
+	}
+	return c.source.AppID, nil
 }
 
 // withReplicaVerification adds to the JSON object of the replica vmUUID (an item

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -151,5 +157,70 @@ func TestCLIVerifyBadPCCSBeforeReplicating(t *testing.T) {
 	assert.Contains(t, res.stderr, "--pccs must be an http(s) URL")
 	for _, c := range calls(sb.srv) {
 		assert.NotContains(t, c, "POST", "nothing may be created: %v", calls(sb.srv))
+	}
+}
+
+// TestCLIReplicateVerifyRefusesAnotherAppsReplica: after replicating app A, an API
+// that answers the new replica with a CVM (and a genuine attestation) of app B must
+// not get --verify to say verified: the replica is expected to be of the source's app.
+func TestCLIReplicateVerifyRefusesAnotherAppsReplica(t *testing.T) {
+	sb := newTestSandbox(t)
+	source := sb.cloudCVM
+	// The published near/mpc attestation (attest/testdata, SOURCES.md), of another app.
+	const otherApp, otherCompose = "2911e1f733466216dedb862d6d669e11256ee7a3",
+		"2911e1f733466216dedb862d6d669e11256ee7a34ce4dbc66c4b807ba7a9c895"
+	var quote []byte
+	b, err := os.ReadFile("../../attest/testdata/dstack_quote.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &quote))
+	var tcb map[string]any
+	b, err = os.ReadFile("../../attest/testdata/dstack_tcb_info.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &tcb))
+	otherAtt, err := json.Marshal(map[string]any{"is_online": true, "tcb_info": tcb,
+		"app_certificates": []any{map[string]any{"position_in_chain": 0, "quote": hex.EncodeToString(quote)}}})
+	require.NoError(t, err)
+
+	target, err := url.Parse(sb.srv.URL())
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		p := resp.Request.URL.Path
+		i := strings.Index(p, "/cvms/")
+		if resp.Request.Method != http.MethodGet || i < 0 || strings.Contains(p, source.VMUUID) || strings.Contains(p, "/cvms/app_") {
+			return nil
+		}
+		var body []byte
+		if strings.HasSuffix(p, "/attestation") {
+			body = otherAtt
+		} else { // the replica, as a CVM of the other app
+			var cvm map[string]any
+			raw, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(raw, &cvm); err != nil {
+				return err
+			}
+			cvm["app_id"], cvm["compose_hash"], cvm["instance_id"] = otherApp, otherCompose, ""
+			if body, err = json.Marshal(cvm); err != nil {
+				return err
+			}
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	env := map[string]string{envAPIPrefix: front.URL + target.Path, envAPIKey: sb.srv.APIKey()}
+
+	for _, src := range []string{source.VMUUID, "app_" + source.AppID} {
+		res := runBin(t, env, src, "--node-id", "node-a", "--wait", "--verify", "--at", "2026-08-14T00:00:00Z",
+			"--poll-interval", "20ms")
+		assert.Equal(t, exitVerify, res.code, "source %s: stderr %s", src, res.stderr)
+		assert.Contains(t, res.stderr, "app-id check failed: want "+source.AppID+", got "+otherApp)
+		assert.NotContains(t, res.stderr, "Verified CVM")
 	}
 }
