@@ -294,6 +294,7 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opti
 		vm, err := reps[cr.NodeID].replicate(ctx)
 		res.Creates[i] = CreateOutcome{PlannedCreate: cr, VM: vm, Err: err}
 	})
+	checkCreates(plan, res.Creates)
 	failed, skipped := 0, 0
 	var first error
 	note := func(err error) {
@@ -377,6 +378,47 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opti
 		return res, &ApplyError{Failed: failed, Skipped: skipped, First: first}
 	}
 	return res, nil
+}
+
+// checkCreates turns into a failure (wrapping ErrUnexpectedBody) each
+// create whose 2xx answer cannot be the new replica asked for: a vm_uuid the
+// plan saw already or another create got too, another app, compose hash or
+// node. Live instances are then not removed on its word.
+func checkCreates(plan *ReplicaSetPlan, creates []CreateOutcome) {
+	known := map[string]bool{plan.SourceVMUUID: true}
+	for _, k := range plan.Keep {
+		known[k.VMUUID] = true
+	}
+	for _, r := range plan.Removals {
+		known[r.VMUUID] = true
+	}
+	seen := map[string]bool{}
+	for i := range creates {
+		o := &creates[i]
+		if o.Err != nil || o.VM == nil {
+			continue
+		}
+		in := o.VM.Instance()
+		var what string
+		switch u, ok := canonicalUUID(in.VMUUID); {
+		case ok && known[u]:
+			what = fmt.Sprintf("names %s, an instance that existed before the create", u)
+		case ok && seen[u]:
+			what = fmt.Sprintf("names %s, which another create's answer named too", u)
+		case in.AppID != "" && !strings.EqualFold(in.AppID, plan.AppID):
+			what = fmt.Sprintf("names app %s, not app_%s", oneLine(in.AppID, 64), plan.AppID)
+		case in.ComposeHash != "" && !sameHash(in.ComposeHash, plan.ComposeHash):
+			what = fmt.Sprintf("names compose hash %s, not %s", oneLine(in.ComposeHash, 80), plan.ComposeHash)
+		case in.NodeID != 0 && in.NodeID != o.NodeID:
+			what = fmt.Sprintf("names node %d, not node %d", in.NodeID, o.NodeID)
+		default:
+			if ok {
+				seen[u] = true
+			}
+			continue
+		}
+		o.Err = fmt.Errorf("phala: replica set: the answer to the create on node %d %s: %w", o.NodeID, what, ErrUnexpectedBody)
+	}
 }
 
 func hasLiveRemoval(p *ReplicaSetPlan) bool {

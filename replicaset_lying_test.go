@@ -34,6 +34,8 @@ type lie struct {
 	prepare bool
 	// lose forwards the request and then loses the answer (a transport error).
 	lose bool
+	// fake answers 200 with this JSON without forwarding the request.
+	fake func() any
 	// raw: body returns the raw answer text (a string), not JSON to encode.
 	raw bool
 	// count bounds how many answers it rewrites (0: every one).
@@ -71,6 +73,12 @@ func (lt *lyingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	lt.mu.Unlock()
+	if match != nil && match.fake != nil {
+		data, _ := json.Marshal(match.fake())
+		return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(data)),
+			ContentLength: int64(len(data)), Request: req}, nil
+	}
 	if match != nil && match.prepare {
 		req = req.Clone(req.Context())
 		req.Header.Set("X-Prepare-Only", "true")
@@ -850,6 +858,50 @@ func TestPreparedSetEditedByHand(t *testing.T) {
 			}
 			assert.Len(t, sb.Server.Replicas(), before, "nothing created, of either app")
 			_ = app
+		})
+	}
+}
+
+// A create answered 2xx with a VM that cannot be a new replica of the set
+// (an instance that already exists, of another app, on another node, or the
+// same vm_uuid twice) is a failed create: no live instance is removed on its
+// word.
+func TestReplicaSetCreateAnswerNamesAnotherInstance(t *testing.T) {
+	tests := []struct {
+		name string
+		vm   func(f *setFixture, other string) map[string]any
+	}{
+		{"the source itself", func(f *setFixture, _ string) map[string]any {
+			return map[string]any{"id": 1, "name": "x", "status": "running", "vm_uuid": f.src.VMUUID, "app_id": f.app.ID,
+				"teepod_id": f.nodes["b1"].ID}
+		}},
+		{"another app's instance", func(f *setFixture, other string) map[string]any {
+			return map[string]any{"id": 2, "name": "x", "status": "running", "vm_uuid": other, "app_id": strings.Repeat("cd", 20),
+				"teepod_id": f.nodes["b1"].ID}
+		}},
+		{"a replica on another node", func(f *setFixture, other string) map[string]any {
+			return map[string]any{"id": 3, "name": "x", "status": "running", "vm_uuid": other, "app_id": f.app.ID,
+				"teepod_id": f.nodes["a2"].ID}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, lt := newLyingSetFixture(t)
+			other := f.srv.AddCVM(phalatest.CVM{AppID: f.app.ID, NodeID: f.nodes["a2"].ID})
+			plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "a1", Count: 0}, phala.Placement{Node: "a2", Count: 1},
+				phala.Placement{Node: "b1", Count: 1}), phala.PlanOptions{})
+			require.NoError(t, err)
+			require.Len(t, plan.Creates, 1)
+			require.Len(t, plan.Removals, 1)
+			lt.add(&lie{method: http.MethodPost, path: func(p string) bool { return strings.HasSuffix(p, "/replicas") },
+				fake: func() any { return tt.vm(f, other.VMUUID) }})
+			res, err := f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Wait: f.waitFn})
+			var ae *phala.ApplyError
+			require.ErrorAs(t, err, &ae)
+			require.Len(t, res.Creates, 1)
+			assert.ErrorIs(t, res.Creates[0].Err, phala.ErrUnexpectedBody)
+			assert.Empty(t, deletes(f), "the source is kept: no new replica is known to run")
+			assert.Equal(t, 1, ae.Skipped)
 		})
 	}
 }
