@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -903,5 +904,57 @@ func TestReplicaSetCreateAnswerNamesAnotherInstance(t *testing.T) {
 			assert.Empty(t, deletes(f), "the source is kept: no new replica is known to run")
 			assert.Equal(t, 1, ae.Skipped)
 		})
+	}
+}
+
+// A backend that echoes the commit token in its refusal: the token appears
+// in no error of CommitPreparedSet nor in the set's recorded errors.
+func TestCommitPreparedSetErrorEchoingToken(t *testing.T) {
+	sb, _, set, tx, app := preparedSetFixture(t)
+	ctx := context.Background()
+	lt := &lyingTransport{}
+	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+	require.NoError(t, err)
+	token := set.Items[0].Prepared.CommitToken
+	sb.Server.FailNext(phalatest.Fault{Method: http.MethodPost, PathPrefix: "/cvms/" + app.CVM.VMUUID + "/commit-replica", Status: phalatest.StatusTokenInvalid})
+	lt.add(&lie{method: http.MethodPost, path: func(p string) bool { return strings.HasSuffix(p, "/commit-replica") }, count: 1,
+		body: func(any) any {
+			return map[string]any{"detail": map[string]any{"error_code": "ERR-01-006", "message": "token " + token + " refused",
+				"details": []any{map[string]any{"field": "commit_token", "value": token}}}}
+		}})
+	err = c.CommitPreparedSet(ctx, set, tx)
+	require.Error(t, err)
+	out, jerr := json.Marshal(set)
+	require.NoError(t, jerr)
+	for _, text := range []string{err.Error(), set.Items[0].Error, fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+		assert.NotContains(t, text, token)
+	}
+	assert.Equal(t, 1, strings.Count(string(out), token), "only the item's own commit_token field holds it")
+}
+
+// A commit whose answer is lost: the resumed commit resends that token (a
+// token creates at most one replica), so no node gets a duplicate.
+func TestCommitPreparedSetLostCommitResumed(t *testing.T) {
+	sb, _, set, tx, app := preparedSetFixture(t)
+	ctx := context.Background()
+	lt := &lyingTransport{}
+	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+	require.NoError(t, err)
+	lt.add(&lie{method: http.MethodPost, path: func(p string) bool { return strings.HasSuffix(p, "/commit-replica") }, lose: true, count: 1})
+	err = c.CommitPreparedSet(ctx, set, tx)
+	var ae *phala.ApplyError
+	require.ErrorAs(t, err, &ae)
+	var ou *phala.OutcomeUnknownError
+	assert.ErrorAs(t, err, &ou)
+	_ = c.CommitPreparedSet(ctx, set, tx) // resumed: the lost token is refused as used
+	_ = c.CommitPreparedSet(ctx, set, tx)
+	perNode := map[int]int{}
+	for _, r := range sb.Server.Replicas() {
+		if r.AppID == app.App.ID && r.SourceVMUUID != "" {
+			perNode[r.NodeID]++
+		}
+	}
+	for _, it := range set.Items {
+		assert.LessOrEqual(t, perNode[int(it.NodeID)], it.Extra+1, "node %s: no duplicate", it.NodeName)
 	}
 }
