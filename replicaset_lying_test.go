@@ -958,3 +958,48 @@ func TestCommitPreparedSetLostCommitResumed(t *testing.T) {
 		assert.LessOrEqual(t, perNode[int(it.NodeID)], it.Extra+1, "node %s: no duplicate", it.NodeName)
 	}
 }
+
+// A node list naming one node id twice: identical copies count once; copies
+// with different devices or regions make the plan fail (typed) rather than
+// guess which device to allow or where the node is.
+func TestReplicaSetNodeListedTwice(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(n map[string]any)
+		ok     bool
+	}{
+		{"identical copy", func(map[string]any) {}, true},
+		{"another device", func(n map[string]any) { n["device_id"] = "0x" + strings.Repeat("ee", 32) }, false},
+		{"another region", func(n map[string]any) { n["region_identifier"] = "us-west" }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, lt := newLyingSetFixture(t)
+			lt.add(&lie{method: http.MethodGet, path: isNodeList, body: func(v any) any {
+				m := v.(map[string]any)
+				nodes := m["nodes"].([]any)
+				for _, n := range nodes {
+					if n.(map[string]any)["name"] == "b1" {
+						c := clone(n.(map[string]any))
+						tt.change(c)
+						m["nodes"] = append(nodes, c)
+						break
+					}
+				}
+				return m
+			}})
+			plan, err := f.c.PlanReplicaSet(f.ctx, f.spec(phala.Placement{Node: "a1", Count: 1}, phala.Placement{Region: "eu-central", Count: 2}), phala.PlanOptions{})
+			if !tt.ok {
+				require.ErrorIs(t, err, phala.ErrUnexpectedBody)
+				assert.Nil(t, plan)
+				return
+			}
+			require.NoError(t, err)
+			var nodes []string
+			for _, c := range plan.Creates {
+				nodes = append(nodes, c.NodeName)
+			}
+			assert.ElementsMatch(t, []string{"b1", "b2"}, nodes, "b1 listed twice is one node")
+		})
+	}
+}
