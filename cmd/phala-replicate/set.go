@@ -335,6 +335,9 @@ type committedItem struct {
 	Committed string   `json:"committed_vm_uuid,omitempty"`
 	Created   []string `json:"created_vm_uuids,omitempty"`
 	Error     string   `json:"error,omitempty"`
+	// OutcomeUnknown: a create's answer was lost; a rerun creates nothing
+	// more on this node (apply the set again instead).
+	OutcomeUnknown bool `json:"outcome_unknown,omitempty"`
 }
 
 func (sc *setCommand) headline() string {
@@ -803,7 +806,8 @@ func (sc *setCommand) commitSet(ctx context.Context, doc *setDoc) error {
 	var sb strings.Builder
 	sb.WriteString("\n")
 	for _, it := range set.Items {
-		doc.Committed = append(doc.Committed, committedItem{NodeID: it.NodeID, NodeName: it.NodeName, Committed: it.Committed, Created: it.Created, Error: it.Error})
+		doc.Committed = append(doc.Committed, committedItem{NodeID: it.NodeID, NodeName: it.NodeName, Committed: it.Committed, Created: it.Created,
+			Error: it.Error, OutcomeUnknown: it.OutcomeUnknown})
 		if it.Committed != "" {
 			uuids = append(uuids, it.Committed)
 			fmt.Fprintf(&sb, "  + committed %s on %s (id %d)\n", it.Committed, it.NodeName, it.NodeID)
