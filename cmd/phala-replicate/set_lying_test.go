@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -157,4 +159,64 @@ func TestCLICommitEditedPreparedSet(t *testing.T) {
 	res = runBin(t, envFor(sb, rpc), "apply", "--commit", "--prepared-file", prepared, "--transaction-hash", tx)
 	require.Equal(t, exitOK, res.code, res.stderr)
 	assert.Equal(t, map[string]int{"node-a": 1, "node-b": 1, "node-c": 1}, liveOn(t, sb, sb.safeApp.ID))
+}
+
+// gatewayAfterProcessing stands in front of the emulator and answers 502 to
+// the first POST whose path matches, after the emulator acted on it.
+func gatewayAfterProcessing(t *testing.T, srv *phalatest.Server, match func(path string) bool) string {
+	t.Helper()
+	target, err := url.Parse(srv.URL())
+	require.NoError(t, err)
+	target.Path = ""
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	done := false
+	rp.ModifyResponse = func(resp *http.Response) error {
+		rel := strings.TrimPrefix(resp.Request.URL.Path, phalatest.APIPrefix)
+		mu.Lock()
+		defer mu.Unlock()
+		if done || resp.Request.Method != http.MethodPost || !match(rel) {
+			return nil
+		}
+		done = true
+		return errors.New("upstream answer lost") // the proxy answers 502
+	}
+	ts := httptest.NewServer(rp)
+	t.Cleanup(ts.Close)
+	return ts.URL + phalatest.APIPrefix
+}
+
+// apply --commit whose direct create of a node's second replica got a
+// gateway 502 after the API created it: the rerun creates nothing more there.
+func TestCLICommitResumeAfterLostCreate(t *testing.T) {
+	sb := newTestSandbox(t)
+	sb.srv.AddNode(phalatest.Node{Name: "node-c", Region: "eu-central", Listed: true, OnchainKMS: true})
+	dir := t.TempDir()
+	safe, prepared := filepath.Join(dir, "set.safe.json"), filepath.Join(dir, "set.prepared.json")
+	rpc := map[string]string{envRPCURL: sb.chain.URL()}
+	set := writeSet(t, setDocFor(sb.safeCVM.VMUUID, `{"node": "node-a", "count": 1}, {"region": "eu-central", "count": 3}`))
+	res := runBin(t, envFor(sb, rpc), "apply", "-f", set, "--safe-file", safe, "--prepared-file", prepared)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	tx := sendBatch(t, sb, safe)
+
+	base := gatewayAfterProcessing(t, sb.srv, func(p string) bool { return strings.HasSuffix(p, "/replicas") })
+	env := envFor(sb, map[string]string{envRPCURL: sb.chain.URL(), envAPIPrefix: base})
+	res = runBin(t, env, "apply", "--commit", "--prepared-file", prepared, "--transaction-hash", tx, "--json")
+	require.NotEqual(t, exitOK, res.code, res.stderr)
+	doc := oneJSON(t, res.stdout)
+	unknown := 0
+	for _, it := range doc["committed"].([]any) {
+		if it.(map[string]any)["outcome_unknown"] == true {
+			unknown++
+		}
+	}
+	assert.Equal(t, 1, unknown, res.stdout)
+	want := map[string]int{"node-a": 1, "node-b": 2, "node-c": 1}
+	assert.Equal(t, want, liveOn(t, sb, sb.safeApp.ID), "the lost create did create")
+
+	sb.srv.ResetRequests()
+	res = runBin(t, env, "apply", "--commit", "--prepared-file", prepared, "--transaction-hash", tx)
+	require.NotEqual(t, exitOK, res.code, "the unknown outcome is still reported")
+	assert.Empty(t, writesTo(sb.srv), "nothing resent")
+	assert.Equal(t, want, liveOn(t, sb, sb.safeApp.ID), "no duplicate")
 }
