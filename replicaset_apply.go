@@ -506,6 +506,7 @@ func (it PreparedSetItem) LogValue() slog.Value {
 
 func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req ReplicateRequest, opts *ApplyOptions, res *ApplyResult) (*ApplyResult, error) {
 	perNode := map[int64]*PreparedSetItem{}
+	planned := map[int64]PlannedCreate{}
 	var order []int64
 	for _, cr := range plan.Creates {
 		if it := perNode[cr.NodeID]; it != nil {
@@ -513,6 +514,7 @@ func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req Repli
 			continue
 		}
 		perNode[cr.NodeID] = &PreparedSetItem{NodeID: cr.NodeID, NodeName: cr.NodeName}
+		planned[cr.NodeID] = cr
 		order = append(order, cr.NodeID)
 	}
 	set := &PreparedSet{AppID: plan.AppID, ComposeHash: plan.ComposeHash}
@@ -524,6 +526,9 @@ func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req Repli
 		r := req
 		r.NodeID = order[i]
 		p, err := c.PrepareReplica(ctx, plan.SourceVMUUID, r)
+		if err == nil {
+			err = checkPlannedDevice(planned[order[i]], p)
+		}
 		var created *ReplicaCreatedError
 		switch {
 		case errors.As(err, &created):
@@ -591,6 +596,21 @@ func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req Repli
 		return res, &ApplyError{Failed: failed, First: first}
 	}
 	return res, nil
+}
+
+// checkPlannedDevice refuses a prepared replica whose 465 names a device other
+// than the one the plan read for its node (the node list may have changed
+// since, in step with the 465): only the plan's device goes in a Safe batch.
+func checkPlannedDevice(cr PlannedCreate, p *PreparedReplica) error {
+	want, err := onchain.ParseHash32(cr.DeviceID)
+	if err != nil {
+		return nil // the plan knew no device: PrepareReplica's check stands
+	}
+	if got, gerr := onchain.ParseHash32(p.DeviceID); gerr == nil && got == want {
+		return nil
+	}
+	return &PayloadMismatchError{Field: "device_id", Payload: p.DeviceID, Expected: cr.DeviceID,
+		From: fmt.Sprintf("the plan's node list, node %d %q", cr.NodeID, oneLine(cr.NodeName, 64)), Prerequisite: p.Prerequisite()}
 }
 
 // CommitPreparedSet commits every prepared replica of set with txHash (the hash

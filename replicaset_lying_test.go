@@ -42,6 +42,8 @@ type lie struct {
 	// count bounds how many answers it rewrites (0: every one).
 	count int
 	used  int
+	// skip lets that many matching requests through untouched first.
+	skip int
 }
 
 // lyingTransport applies the lies to the answers of the real emulator.
@@ -68,6 +70,10 @@ func (lt *lyingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var match *lie
 	for _, l := range lt.lies {
 		if (l.method == "" || l.method == req.Method) && l.path(rel) && (l.count == 0 || l.used < l.count) {
+			if l.skip > 0 {
+				l.skip--
+				continue
+			}
 			l.used++
 			match = l
 			break
@@ -1001,5 +1007,51 @@ func TestReplicaSetNodeListedTwice(t *testing.T) {
 			}
 			assert.ElementsMatch(t, []string{"b1", "b2"}, nodes, "b1 listed twice is one node")
 		})
+	}
+}
+
+// The node list changes after the apply's re-plan, in step with a 465 naming
+// a foreign device for the planned node: the device the plan verified is the
+// one that counts, so the foreign one stays out of the Safe batch.
+func TestReplicaSetPrepareDeviceDiffersFromPlan(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+	require.NoError(t, err)
+	sb.Server.AddNode(phalatest.Node{Name: "k1", Region: "k", Listed: true, OnchainKMS: true})
+	lt := &lyingTransport{}
+	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+	require.NoError(t, err)
+	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "k1", Count: 1}}}
+	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{Chain: sb.Chain.Client})
+	require.NoError(t, err)
+	require.Len(t, plan.Creates, 1)
+
+	foreign := "0x" + strings.Repeat("ab", 32)
+	lt.add(&lie{method: http.MethodGet, path: isNodeList, skip: 1, body: func(v any) any { // after the re-plan's read
+		m := v.(map[string]any)
+		for _, n := range m["nodes"].([]any) {
+			if n.(map[string]any)["name"] == "k1" {
+				n.(map[string]any)["device_id"] = foreign
+			}
+		}
+		return m
+	}})
+	sb.Server.FailNext(phalatest.Fault{Method: http.MethodPost, PathPrefix: "/cvms/", DeviceID: foreign})
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}})
+	var mismatch *phala.PayloadMismatchError
+	require.ErrorAs(t, err, &mismatch)
+	assert.Equal(t, "device_id", mismatch.Field)
+	require.NotNil(t, res)
+	if res.SafeBatch != nil {
+		for _, tx := range res.SafeBatch.Transactions {
+			assert.NotContains(t, strings.ToLower(tx.Data), strings.TrimPrefix(foreign, "0x"))
+		}
+	}
+	require.NotNil(t, res.Prepared)
+	for _, it := range res.Prepared.Items {
+		assert.Nil(t, it.Prepared, "a prepared replica for an unverified device is not kept")
 	}
 }
