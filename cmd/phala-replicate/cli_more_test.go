@@ -41,7 +41,7 @@ func TestCLIWait(t *testing.T) {
 	iCreating, iStarting, iRunning := strings.Index(res.stderr, "  creating"), strings.Index(res.stderr, "  starting"), strings.Index(res.stderr, "  running")
 	require.True(t, iCreating >= 0 && iStarting > iCreating && iRunning > iStarting, "statuses in order on stderr: %q", res.stderr)
 	assert.Equal(t, 1, strings.Count(res.stderr, "  starting"), "each status once")
-	assert.Contains(t, res.stdout, "Status:         running\n")
+	assert.Contains(t, res.stdout, "Status:          running\n")
 	var polls int
 	for _, c := range calls(sb.srv) {
 		if c == "GET /cvms/"+rep.VMUUID {
@@ -61,7 +61,7 @@ func TestCLIWait(t *testing.T) {
 		res := runBin(t, envFor(sb, nil), src, "--wait", "--poll-interval", "20ms")
 		assert.Equal(t, exitError, res.code)
 		assert.Contains(t, res.stderr, "image pull failed")
-		assert.Contains(t, res.stdout, "Status:         error\n", "the replica exists: it is printed")
+		assert.Contains(t, res.stdout, "Status:          error\n", "the replica exists: it is printed")
 
 		sb.srv.FailNextBoot("image pull failed")
 		res = runBin(t, envFor(sb, nil), src, "--wait", "--poll-interval", "20ms", "--json")
@@ -223,7 +223,7 @@ func TestCLIDemo(t *testing.T) {
 	} {
 		assert.Contains(t, res.stdout, want)
 	}
-	assert.Equal(t, 3, strings.Count(res.stdout, "Status:         running\n"))
+	assert.Equal(t, 3, strings.Count(res.stdout, "Status:          running\n"))
 	assert.Contains(t, res.stderr, "→ addDevice sent: tx ")
 	assert.Contains(t, res.stderr, "  running ")
 	assert.Equal(t, exitUsage, runPath(t, demoBinary(t), nil, "demo", "extra").code)
@@ -292,7 +292,7 @@ func TestCLIDemoWithAPIKeyReplicatesTheNamedCVM(t *testing.T) {
 
 	res = runBin(t, envFor(sb, nil), "demo", src, "--node-id", "node-b")
 	require.Equal(t, exitOK, res.code, "stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
-	assert.Contains(t, res.stdout, "Status:         running\n", "demo waits for the replica")
+	assert.Contains(t, res.stdout, "Status:          running\n", "demo waits for the replica")
 	assert.NotContains(t, res.stdout, "emulated Phala Cloud API", "not the emulator demo")
 	assert.Contains(t, calls(sb.srv), "POST "+replicasPath(src))
 	assert.Len(t, sb.srv.Replicas(), 1, "exactly one replica")

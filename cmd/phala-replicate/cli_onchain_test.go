@@ -102,8 +102,8 @@ func TestCLIAutoRegistration(t *testing.T) {
 			assert.Contains(t, res.stderr, "→ addComposeHash sent: tx "+tx)
 			assert.Contains(t, res.stderr, "✓ addComposeHash mined in block ")
 			assert.Contains(t, res.stderr, "✓ addComposeHash confirmed")
-			assert.Contains(t, res.stdout, "CVM UUID:       "+reps[0].VMUUID+"\n")
-			assert.Contains(t, res.stdout, "KMS:            base\n")
+			assert.Contains(t, res.stdout, "CVM UUID:        "+reps[0].VMUUID+"\n")
+			assert.Contains(t, res.stdout, "KMS:             base\n")
 			assert.NotContains(t, res.stdout+res.stderr, keyHex(sb.owner), "the private key is never printed")
 		})
 	}
@@ -172,9 +172,9 @@ func TestCLIRegistrationRequiredWithoutKey(t *testing.T) {
 	res := runBin(t, envFor(sb, nil), src, "--node-id", "node-b", "--safe-file", safe)
 	assert.Equal(t, exitOnchain, res.code)
 	assert.True(t, strings.HasPrefix(res.stdout, "CVM replica prepared successfully (pending on-chain approval).\n"))
-	assert.Contains(t, res.stdout, "Compose Hash:   0x"+sb.autoCVM.ComposeHash+"\n")
-	assert.Contains(t, res.stdout, "Device ID:      0x"+strings.TrimPrefix(sb.nodeB.DeviceID, "0x")+"\n")
-	assert.Contains(t, res.stdout, "Commit Token:   ct_")
+	assert.Contains(t, res.stdout, "Compose Hash:    0x"+sb.autoCVM.ComposeHash+"\n")
+	assert.Contains(t, res.stdout, "Device ID:       0x"+strings.TrimPrefix(sb.nodeB.DeviceID, "0x")+"\n")
+	assert.Contains(t, res.stdout, "Commit Token:    ct_")
 	assert.Contains(t, res.stdout, "Safe batch written to "+safe+" (addDevice, addComposeHash).")
 	assert.Contains(t, res.stderr, "on-chain registration required: compose hash and device not registered")
 	assert.Equal(t, []string{"GET /teepods/available", "POST " + replicasPath(src), "GET /cvms/" + src}, calls(sb.srv))
@@ -243,7 +243,7 @@ func TestCLIMultisigFlow(t *testing.T) {
 	assert.Equal(t, map[string]any{"node_id": float64(sb.nodeB.ID)}, bodyOf(t, post))
 	assert.Empty(t, sb.srv.Replicas(), "prepare creates nothing")
 	assert.Contains(t, res.stdout, "CVM replica prepared successfully (pending on-chain approval).\n")
-	assert.Contains(t, res.stdout, "Expires:        ")
+	assert.Contains(t, res.stdout, "Expires:         ")
 	assert.Contains(t, res.stdout, "phala-replicate --commit --prepared-file "+prepared+" --transaction-hash <tx-hash>\n")
 	assertSafeBatch(t, sb, safe, sb.safeApp.ID, sb.safeCVM.ComposeHash)
 
@@ -311,7 +311,7 @@ func TestCLICommitWithFlags(t *testing.T) {
 		assert.Equal(t, []string{"GET /apps/" + sb.safeApp.ID + "/cvms", "POST " + commitPath(src)}, calls(sb.srv)[:2])
 		assert.Equal(t, map[string]any{"token": doc["commitToken"], "compose_hash": hash, "transaction_hash": tx},
 			bodyOf(t, lastRequest(t, sb.srv, "POST", commitPath(src))))
-		assert.Contains(t, res.stdout, "Source CVM ID:  app_"+sb.safeApp.ID+"\n")
+		assert.Contains(t, res.stdout, "Source CVM ID:   app_"+sb.safeApp.ID+"\n")
 	})
 	t.Run("uuid, default already-registered", func(t *testing.T) {
 		doc := prepare(t)
@@ -365,7 +365,7 @@ func TestCLIPrepareOnlyCloudKMSCreates(t *testing.T) {
 	require.Equal(t, exitOK, res.code, res.stderr)
 	assert.Contains(t, res.stderr, "nothing to approve: the server created the replica directly")
 	require.Len(t, sb.srv.Replicas(), 1)
-	assert.Contains(t, res.stdout, "CVM UUID:       "+sb.srv.Replicas()[0].VMUUID+"\n")
+	assert.Contains(t, res.stdout, "CVM UUID:        "+sb.srv.Replicas()[0].VMUUID+"\n")
 	assert.NotContains(t, res.stdout, "prepared successfully")
 }
 

@@ -49,7 +49,7 @@ func TestCLITextAndJSONSendTheSameRequests(t *testing.T) {
 					sent[i] = append(sent[i], c)
 				}
 				if mode == "text" {
-					assert.Contains(t, res.stdout, "Team:           "+tt.team+"\n")
+					assert.Contains(t, res.stdout, "Team:            "+tt.team+"\n")
 				}
 			}
 			assert.Equal(t, sent[1], sent[0], "text mode sends what --json sends")

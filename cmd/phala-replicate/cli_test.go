@@ -188,21 +188,21 @@ func TestCLISimpleReplicate(t *testing.T) {
 			assert.True(t, strings.HasPrefix(post.Header.Get("User-Agent"), "phala-replicate/"))
 
 			for _, line := range []string{
-				"Source CVM ID:  " + tt.args[slicesIndexNotFlag(tt.args)],
-				"Team:           " + tt.team,
-				"CVM UUID:       " + rep.VMUUID,
-				"App ID:         " + sb.cloudApp.ID,
-				"Status:         running",
-				"KMS:            " + tt.kms,
-				"vCPUs:          2",
-				"Memory:         4096 MB",
-				"Disk Size:      40 GB",
+				"Source CVM ID:   " + tt.args[slicesIndexNotFlag(tt.args)],
+				"Team:            " + tt.team,
+				"CVM UUID:        " + rep.VMUUID,
+				"App ID:          " + sb.cloudApp.ID,
+				"Status:          running",
+				"KMS:             " + tt.kms,
+				"vCPUs:           2",
+				"Memory:          4096 MB",
+				"Disk Size:       40 GB",
 				"/default/apps/" + sb.cloudApp.ID + "/instances/" + strings.ReplaceAll(rep.VMUUID, "-", ""),
 			} {
 				assert.Contains(t, res.stdout, line+"\n")
 			}
 			if _, ok := tt.wantBody["node_id"]; ok {
-				assert.Contains(t, res.stdout, fmt.Sprintf("Node:           node-b (ID: %d)\n", sb.nodeB.ID))
+				assert.Contains(t, res.stdout, fmt.Sprintf("Node:            node-b (ID: %d)\n", sb.nodeB.ID))
 				assert.Equal(t, sb.nodeB.ID, rep.NodeID)
 			}
 			assert.True(t, rep.EnvInherited, "no env file: the replica inherits the source's env")

@@ -91,6 +91,7 @@ func kind(err error) string {
 		pe   *envcrypt.ParseError
 		ve   *envcrypt.VarError
 		fe   *envcrypt.FreshnessError
+		lie  *replyError
 	)
 	switch {
 	case errors.As(err, &ue),
@@ -111,8 +112,9 @@ func kind(err error) string {
 		errors.Is(err, onchain.ErrNoChainID), errors.Is(err, onchain.ErrNotDstackApp),
 		errors.Is(err, onchain.ErrNothingToRegister), errors.Is(err, onchain.ErrNoKMSRootKey):
 		return "onchain"
-	case errors.As(err, &api), errors.As(err, &ou), errors.As(err, &re), errors.As(err, &rd),
-		errors.Is(err, phala.ErrPayloadMismatch),
+	case errors.As(err, &api), errors.As(err, &ou), errors.As(err, &re), errors.As(err, &rd), errors.As(err, &lie),
+		errors.Is(err, phala.ErrPayloadMismatch), errors.Is(err, phala.ErrDeviceUnverified),
+		errors.Is(err, phala.ErrUnexpectedBody), errors.Is(err, phala.ErrUnreadableCreated),
 		errors.Is(err, phala.ErrNodeNotFound), errors.Is(err, phala.ErrAmbiguousNode),
 		errors.Is(err, phala.ErrMultipleLiveComposeHashes), errors.Is(err, phala.ErrComposeHashNotFound),
 		errors.Is(err, phala.ErrHashInvalidOrExpired), errors.Is(err, phala.ErrNoEnvEncryptionKey),
@@ -232,7 +234,7 @@ func errorDoc(err error) jsonError {
 		b.Status, b.RequestID = api.StatusCode, api.RequestID
 		b.Suggestions = api.Suggestions
 		for _, d := range api.Details {
-			b.Details = append(b.Details, jsonErrorDetail{Field: d.Field, Value: validRaw(d.Value), Message: d.Message})
+			b.Details = append(b.Details, jsonErrorDetail{Field: d.Field, Value: validRaw(detailRaw(d.Field, d.Value)), Message: d.Message})
 		}
 		for _, l := range api.Links {
 			b.Links = append(b.Links, jsonLink{Label: l.Label, URL: l.URL})
@@ -369,8 +371,10 @@ func writeError(w io.Writer, jsonMode bool, headline string, err error, r redact
 				switch {
 				case d.Message != "":
 					fmt.Fprintf(&sb, "  - %s\n", d.Message)
+				case d.Field == "" && len(d.Value) == 0:
+					// Nothing to show (an item that was not a detail object).
 				default:
-					fmt.Fprintf(&sb, "  - %s: %s\n", d.Field, detailValue(d.Value))
+					fmt.Fprintf(&sb, "  - %s: %s\n", d.Field, detailValue(detailRaw(d.Field, d.Value)))
 				}
 			}
 		}
@@ -407,6 +411,22 @@ func writeError(w io.Writer, jsonMode bool, headline string, err error, r redact
 	}
 	_, _ = io.WriteString(w, r.clean(sb.String()))
 }
+
+// hiddenDetail is what a secret detail value (see detailRaw) prints as.
+const hiddenDetail = `"[REDACTED]"`
+
+// detailRaw is the value of an error detail as the command may print it: the
+// value of a field holding a token (the commit_token of a 465 the command could
+// not use, a token a refusal echoes) is hidden, since an error is not the
+// prepare payload the user asked for.
+func detailRaw(field string, v json.RawMessage) json.RawMessage {
+	if len(v) > 0 && strings.Contains(strings.ToLower(field), "token") && !isJSONNull(v) {
+		return json.RawMessage(hiddenDetail)
+	}
+	return v
+}
+
+func isJSONNull(v json.RawMessage) bool { return strings.TrimSpace(string(v)) == "null" }
 
 // detailValue renders a detail's raw JSON value for text output: strings
 // without quotes, anything else as compact JSON.

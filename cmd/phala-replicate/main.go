@@ -92,7 +92,11 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if o.pollInterval == 0 {
 		o.pollInterval = s.pollInterval
 	}
-	c := &command{o: o, stdout: stdout, stderr: stderr, now: time.Now, red: newRedactor(o), attest: s.attest}
+	red := newRedactor(o)
+	// Whatever the server answers is printed through the redactor: an answer
+	// echoing the API key never shows it.
+	stdout = redactingWriter{w: stdout, r: red}
+	c := &command{o: o, stdout: stdout, stderr: stderr, now: time.Now, red: red, attest: s.attest}
 	if !o.jsonOut {
 		if err := c.run(ctx); err != nil {
 			writeError(stderr, false, c.headline(), err, c.red)
@@ -105,7 +109,7 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	var doc bytes.Buffer
 	c.stdout = &doc
 	err = c.run(ctx)
-	if werr := finishJSON(stdout, doc.Bytes(), err, c.red); werr != nil {
+	if werr := finishJSON(stdout, doc.Bytes(), err, red); werr != nil {
 		_, _ = fmt.Fprintf(stderr, "phala-replicate: writing the JSON output: %v\n", werr)
 		return exitError
 	}
@@ -143,4 +147,21 @@ func runCloudDemo(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		rest = append(rest, "--wait")
 	}
 	return runWith(ctx, rest, stdout, stderr, getenv, s)
+}
+
+// redactingWriter writes through a redactor. Each Write is cleaned on its
+// own: the command writes whole lines or whole documents.
+type redactingWriter struct {
+	w io.Writer
+	r redactor
+}
+
+func (w redactingWriter) Write(p []byte) (int, error) {
+	if len(w.r.pairs) == 0 {
+		return w.w.Write(p)
+	}
+	if _, err := io.WriteString(w.w, w.r.clean(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -32,8 +32,10 @@ type replicaView struct {
 	AppURL      string
 }
 
-// labelWidth is the width of the label column in text output.
-const labelWidth = 16
+// labelWidth is the width of the label column in text output: the phala
+// CLI's ("Source CVM ID:   ", 17 characters), so scripts that cut the value
+// at a fixed column read both alike.
+const labelWidth = 17
 
 func writeField(w io.Writer, label, value string) {
 	if value == "" {
@@ -145,10 +147,10 @@ func writePrepareText(w io.Writer, v prepareView, now time.Time) {
 	if st := v.OnchainStatus; st != nil {
 		_, _ = fmt.Fprintln(w)
 		_, _ = fmt.Fprintln(w, "On-chain Status:")
-		_, _ = fmt.Fprintf(w, "  Compose Hash: %s\n", registered(st.ComposeHashAllowed))
-		_, _ = fmt.Fprintf(w, "  Device ID:    %s\n", registered(st.DeviceIDAllowed))
+		_, _ = fmt.Fprintf(w, "  Compose Hash:  %s\n", registered(st.ComposeHashAllowed))
+		_, _ = fmt.Fprintf(w, "  Device ID:     %s\n", registered(st.DeviceIDAllowed))
 		if st.IsAllowed {
-			_, _ = fmt.Fprintf(w, "  Both are already allowed: commit with --transaction-hash %s\n", onchain.AlreadyRegistered)
+			_, _ = fmt.Fprintf(w, "  All prerequisites met. You can commit with --transaction-hash %s.\n", onchain.AlreadyRegistered)
 		}
 	}
 	if v.SafeFile != "" {

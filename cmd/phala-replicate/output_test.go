@@ -167,25 +167,25 @@ func TestWriteReplicaText(t *testing.T) {
 		Name: "web-3", Status: "creating", KMS: "phala", NodeName: "node-b", NodeID: 2,
 		VCPU: 2, MemoryMB: 4096, DiskGB: 40, AppURL: appURL("https://cloud.phala.com", "demo-team", "ab", "1234-5678", ""),
 	})
-	want := `Source CVM ID:  app_ab
-Team:           Demo Team (demo-team)
-CVM UUID:       u-1
-App ID:         ab
-Name:           web-3
-Status:         creating
-KMS:            phala
-Node:           node-b (ID: 2)
-vCPUs:          2
-Memory:         4096 MB
-Disk Size:      40 GB
-App URL:        https://cloud.phala.com/demo-team/apps/ab/instances/12345678
+	want := `Source CVM ID:   app_ab
+Team:            Demo Team (demo-team)
+CVM UUID:        u-1
+App ID:          ab
+Name:            web-3
+Status:          creating
+KMS:             phala
+Node:            node-b (ID: 2)
+vCPUs:           2
+Memory:          4096 MB
+Disk Size:       40 GB
+App URL:         https://cloud.phala.com/demo-team/apps/ab/instances/12345678
 `
 	assert.Equal(t, want, buf.String())
 
 	buf.Reset()
 	writeReplicaText(&buf, replicaView{})
-	assert.Contains(t, buf.String(), "Node:           -\n")
-	assert.Contains(t, buf.String(), "Memory:         -\n")
+	assert.Contains(t, buf.String(), "Node:            -\n")
+	assert.Contains(t, buf.String(), "Memory:          -\n")
 }
 
 func TestTeamAndAppURL(t *testing.T) {
@@ -207,12 +207,12 @@ func TestWritePrepareText(t *testing.T) {
 	writePrepareText(&buf, v, now)
 	out := buf.String()
 	assert.True(t, strings.HasPrefix(out, "CVM replica prepared successfully (pending on-chain approval).\n"))
-	assert.Contains(t, out, "Compose Hash:   0x"+strings.Repeat("c", 64)+"\n")
-	assert.Contains(t, out, "App ID:         0x"+strings.Repeat("a", 40)+"\n")
-	assert.Contains(t, out, "Device ID:      0x"+strings.Repeat("d", 64)+"\n", "not 0x0x")
-	assert.Contains(t, out, "Commit Token:   ct_1\n")
-	assert.Contains(t, out, "Expires:        2026-03-15T12:00:00Z (in 14 days)\n")
-	assert.Contains(t, out, "On-chain Status:\n  Compose Hash: NOT registered\n  Device ID:    registered\n")
+	assert.Contains(t, out, "Compose Hash:    0x"+strings.Repeat("c", 64)+"\n")
+	assert.Contains(t, out, "App ID:          0x"+strings.Repeat("a", 40)+"\n")
+	assert.Contains(t, out, "Device ID:       0x"+strings.Repeat("d", 64)+"\n", "not 0x0x")
+	assert.Contains(t, out, "Commit Token:    ct_1\n")
+	assert.Contains(t, out, "Expires:         2026-03-15T12:00:00Z (in 14 days)\n")
+	assert.Contains(t, out, "On-chain Status:\n  Compose Hash:  NOT registered\n  Device ID:     registered\n")
 	assert.Contains(t, out, "phala-replicate 'my app' --commit --token ct_1 --compose-hash 0x"+strings.Repeat("c", 64)+" --transaction-hash <tx-hash>\n")
 	assert.NotContains(t, out, "already-registered")
 

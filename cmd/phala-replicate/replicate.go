@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,7 +33,9 @@ type command struct {
 	reg      *lazyRegistrar
 	verified []*phala.Verification // --verify results, for the JSON output
 	source   *phala.CVM            // the source CVM, if the workflow read it (team and KMS lines)
-	attest   []attest.Option       // settings.attest
+	// preparedApp is the app id of the --prepared-file being committed.
+	preparedApp string
+	attest      []attest.Option // settings.attest
 }
 
 // settings are defaults that callers inside this program (the demo) may
@@ -245,6 +248,14 @@ func (c *command) replicate(ctx context.Context) error {
 
 // finish waits for the replica if asked, then prints it.
 func (c *command) finish(ctx context.Context, vm *phala.VM) error {
+	if err := c.checkReplica(vm); err != nil {
+		// Show what the server answered, then fail: nothing is waited for
+		// or verified on its word.
+		if perr := c.printReplica(vm, nil, false); perr != nil {
+			return perr
+		}
+		return err
+	}
 	var cvm *phala.CVM
 	var werr error
 	if c.o.wait {
@@ -341,35 +352,159 @@ func (c *command) replicaView(vm *phala.VM, cvm *phala.CVM) replicaView {
 
 // vmObject is the replica as a JSON object: the VM's fields, then the
 // fields the SDK does not know (kept in Extra), so --json loses nothing the
-// API sent.
+// API sent. A known field whose value had a type the SDK could not use is
+// printed as the server sent it, not as a zero value, and id, name and status,
+// which the VM type always encodes, are left out when the server sent none:
+// like the phala CLI's, the document shows the server's answer, not guesses.
 func vmObject(vm *phala.VM) json.RawMessage {
 	b, err := json.Marshal(vm)
-	if err != nil || len(vm.Extra) == 0 {
+	if err != nil {
 		return b
 	}
-	var known map[string]json.RawMessage
-	if json.Unmarshal(b, &known) != nil {
+	fields, ok := objectFields(b)
+	if !ok {
 		return b
+	}
+	seen := make(map[string]bool, len(fields))
+	out := []byte{'{'}
+	add := func(k string, v json.RawMessage) {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		kb, _ := json.Marshal(k)
+		out = append(append(append(out, kb...), ':'), v...)
+	}
+	for _, f := range fields {
+		seen[f.key] = true
+		if raw, ok := vm.Extra[f.key]; ok && json.Valid(raw) {
+			add(f.key, raw)
+			continue
+		}
+		switch f.key {
+		case "id", "name", "status":
+			if s := string(f.value); s == "0" || s == `""` {
+				continue
+			}
+		}
+		add(f.key, f.value)
 	}
 	keys := make([]string, 0, len(vm.Extra))
 	for k := range vm.Extra {
-		if _, dup := known[k]; !dup && json.Valid(vm.Extra[k]) {
+		if !seen[k] && json.Valid(vm.Extra[k]) {
 			keys = append(keys, k)
 		}
 	}
-	if len(keys) == 0 {
-		return b
-	}
 	slices.Sort(keys)
-	out := append([]byte{}, b[:len(b)-1]...)
 	for _, k := range keys {
-		kb, _ := json.Marshal(k)
-		out = append(out, ',')
-		out = append(out, kb...)
-		out = append(out, ':')
-		out = append(out, vm.Extra[k]...)
+		add(k, vm.Extra[k])
 	}
 	return append(out, '}')
+}
+
+// objectField is one member of a JSON object, in document order.
+type objectField struct {
+	key   string
+	value json.RawMessage
+}
+
+// objectFields splits the JSON object b into its members, in order.
+func objectFields(b []byte) ([]objectField, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	var fields []objectField
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		k, ok := t.(string)
+		if !ok {
+			return nil, false
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, false
+		}
+		fields = append(fields, objectField{k, v})
+	}
+	return fields, true
+}
+
+// replyError reports a 2xx answer to a replicate or commit that names a
+// replica the command cannot take for the one it asked for: no usable
+// vm_uuid (nothing identifies it), the source CVM's own vm_uuid, or an app
+// other than the source's. The server acted on the request, so the command
+// does not send it again. It is an API failure (exit code 3).
+type replyError struct {
+	problem string // what is wrong with the answer
+	app     string // the source's app id, when known, for the advice
+}
+
+func (e *replyError) Error() string {
+	where := "the source app's instances (GET /apps/{app_id}/cvms)"
+	if e.app != "" {
+		where = fmt.Sprintf("the instances of app %s (GET /apps/%s/cvms)", e.app, appDigits(e.app))
+	}
+	return fmt.Sprintf("the API answered success, so it acted on the request (a replica was probably created), but its answer %s; "+
+		"do not run the command again, which could create a second replica: look for the new instance among %s", e.problem, where)
+}
+
+// checkReplica compares a created or committed replica with what the command
+// knows of its source.
+func (c *command) checkReplica(vm *phala.VM) error {
+	app := c.sourceApp()
+	lie := func(format string, args ...any) error {
+		return &replyError{problem: fmt.Sprintf(format, args...), app: app}
+	}
+	switch {
+	case vm.VMUUID == "":
+		return lie("names no vm_uuid")
+	case !isUUID(vm.VMUUID):
+		return lie("names an invalid vm_uuid %q", shorten(vm.VMUUID, 40))
+	}
+	if src := c.sourceUUID(); src != "" && normUUID(src) == normUUID(vm.VMUUID) {
+		return lie("names the source CVM itself (vm_uuid %s) as the replica", vm.VMUUID)
+	}
+	if app != "" && vm.AppID != "" && appDigits(vm.AppID) != appDigits(app) {
+		return lie("names app %s, not the source's app %s", shorten(vm.AppID, 48), app)
+	}
+	return nil
+}
+
+// sourceUUID is the source CVM's vm_uuid, when known without a request.
+func (c *command) sourceUUID() string {
+	switch {
+	case isUUID(c.o.source):
+		return c.o.source
+	case c.source != nil && isUUID(c.source.VMUUID):
+		return c.source.VMUUID
+	}
+	return ""
+}
+
+// sourceApp is the source CVM's app id, when known without a request.
+func (c *command) sourceApp() string {
+	switch {
+	case c.source != nil && isAppID(c.source.AppID):
+		return c.source.AppID
+	case isAppID(c.o.source):
+		return c.o.source
+	}
+	return c.preparedApp
+}
+
+// appDigits is an app id's 40 hex digits in lowercase (app_ and 0x dropped).
+func appDigits(s string) string {
+	s = strings.TrimSpace(s)
+	switch {
+	case strings.HasPrefix(s, "app_"):
+		s = s[4:]
+	case strings.HasPrefix(s, "0x"), strings.HasPrefix(s, "0X"):
+		s = s[2:]
+	}
+	return strings.ToLower(s)
 }
 
 // registrationRequired reports an app on an on-chain KMS that needs
@@ -512,6 +647,9 @@ func (c *command) commit(ctx context.Context) error {
 		}
 		if c.o.source == "" {
 			c.o.source = p.SourceVMUUID
+		}
+		if isAppID(p.AppID) {
+			c.preparedApp = p.AppID
 		}
 		vm, err = c.client.CommitPrepared(ctx, p, tx)
 		if err != nil {

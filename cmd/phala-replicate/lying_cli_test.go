@@ -1,0 +1,258 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	phala "github.com/phalaforge/phala-go"
+)
+
+// liarOneError checks the shape every failure has, whatever the lie: in text
+// mode nothing on stdout but what the case allows and one "✗" report on
+// stderr; in --json mode one JSON document on stdout with success false and
+// the exit code inside, and nothing on stderr. It returns the error object
+// (--json) or the stderr text.
+func liarOneError(t *testing.T, res result, jsonMode bool, wantCode int) (map[string]any, string) {
+	t.Helper()
+	assert.Equal(t, wantCode, res.code, "stdout: %s\nstderr: %s", res.stdout, res.stderr)
+	assert.NotContains(t, res.stdout+res.stderr, liarAPIKey, "the API key is never printed")
+	assert.NotContains(t, res.stderr, "panic")
+	if !jsonMode {
+		assert.Equal(t, 1, strings.Count(res.stderr, "✗ "), "one error report: %s", res.stderr)
+		return nil, res.stderr
+	}
+	assert.Empty(t, res.stderr)
+	doc := oneJSON(t, res.stdout)
+	assert.Equal(t, false, doc["success"])
+	e, ok := doc["error"].(map[string]any)
+	require.True(t, ok, "error object: %s", res.stdout)
+	assert.Equal(t, float64(wantCode), e["exit_code"])
+	return e, ""
+}
+
+// Lies the SDK detects (an answer about another CVM, a device the node list
+// cannot confirm) are API failures, exit code 3, as the help text says of
+// "the API answered something that cannot be used": the old code classified
+// them as generic failures (exit code 1).
+func TestLyingAnswersAreAPIFailures(t *testing.T) {
+	tests := []struct {
+		name   string
+		routes func(t *testing.T) []liarRoute
+		args   []string
+		want   string // in the message
+	}{
+		{"GET of an app id answers another app's CVM", func(t *testing.T) []liarRoute {
+			return []liarRoute{{method: "GET", path: "/cvms/*", body: liarJSON(t, liarCVM(false, map[string]any{"app_id": strings.Repeat("ff", 20)}))}}
+		}, []string{"app_" + liarApp}, "a CVM of app ffff"},
+		{"GET by name answers a CVM without vm_uuid", func(t *testing.T) []liarRoute {
+			return []liarRoute{{method: "GET", path: "/cvms/*", body: liarJSON(t, liarCVM(false, map[string]any{"vm_uuid": nil}))}}
+		}, []string{"src-app"}, "vm_uuid"},
+		{"the 465 check reads another CVM than the source", func(t *testing.T) []liarRoute {
+			return []liarRoute{
+				{method: "GET", path: "/cvms/*", body: liarJSON(t, liarCVM(true, map[string]any{"vm_uuid": "770e8400-e29b-41d4-a716-446655440077"}))},
+				{method: "GET", path: "/teepods/available", body: liarJSON(t, liarNodes(nil))},
+				{method: "POST", path: "/cvms/*", status: 465, body: liarJSON(t, liar465(nil))},
+			}
+		}, []string{liarUUID, "--node-id", "6"}, "another CVM"},
+		{"the node list has no device_id for the target node", func(t *testing.T) []liarRoute {
+			return []liarRoute{
+				{method: "GET", path: "/cvms/*", body: liarJSON(t, liarCVM(true, nil))},
+				{method: "GET", path: "/teepods/available", body: liarJSON(t, liarNodes(func(n []map[string]any) { delete(n[1], "device_id") }))},
+				{method: "POST", path: "/cvms/*", status: 465, body: liarJSON(t, liar465(nil))},
+			}
+		}, []string{liarUUID, "--node-id", "node-b"}, "nothing was signed"},
+	}
+	for _, tt := range tests {
+		for _, jsonMode := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s json=%t", tt.name, jsonMode), func(t *testing.T) {
+				srv := newLiarServer(t, tt.routes(t)...)
+				args := tt.args
+				if jsonMode {
+					args = append(append([]string{}, args...), "--json")
+				}
+				res := runBin(t, srv.env(), args...)
+				e, text := liarOneError(t, res, jsonMode, exitAPI)
+				if jsonMode {
+					assert.Equal(t, "api", e["type"])
+					assert.Contains(t, e["message"], tt.want)
+				} else {
+					assert.Contains(t, text, tt.want)
+					assert.Empty(t, res.stdout)
+				}
+				assert.NotContains(t, res.stdout+res.stderr, liarToken, "a refused 465 hands out no commit token")
+				assert.LessOrEqual(t, srv.posts(), 1, "nothing is resent")
+			})
+		}
+	}
+}
+
+// A 465 the SDK cannot use (a detail of the wrong JSON type, no token) is an
+// error, not the prepare payload the user asked for: its commit_token detail
+// is never printed. The old code listed every detail of the 465, the token
+// included, in the text report and in the --json error's details.
+func TestLyingMalformed465NeverPrintsTheToken(t *testing.T) {
+	tests := []struct {
+		name string
+		over map[string]any
+	}{
+		{"kms_info is a string", map[string]any{"kms_info": "base"}},
+		{"onchain_status is a string", map[string]any{"onchain_status": "yes"}},
+		{"compose_hash is an object", map[string]any{"compose_hash": map[string]any{"h": liarHash}}},
+	}
+	for _, tt := range tests {
+		for _, jsonMode := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s json=%t", tt.name, jsonMode), func(t *testing.T) {
+				srv := newLiarServer(t,
+					liarRoute{method: "GET", path: "/cvms/*", body: liarJSON(t, liarCVM(true, nil))},
+					liarRoute{method: "GET", path: "/teepods/available", body: liarJSON(t, liarNodes(nil))},
+					liarRoute{method: "POST", path: "/cvms/*", status: 465, body: liarJSON(t, liar465(tt.over))},
+				)
+				args := []string{liarUUID, "--node-id", "6"}
+				if jsonMode {
+					args = append(args, "-j")
+				}
+				res := runBin(t, srv.env(), args...)
+				e, text := liarOneError(t, res, jsonMode, exitAPI)
+				assert.NotContains(t, res.stdout+res.stderr, liarToken)
+				if jsonMode {
+					assert.Equal(t, float64(465), e["status"])
+					assert.Contains(t, fmt.Sprint(e["details"]), "commit_token", "the detail is listed, its value hidden")
+				} else {
+					assert.Contains(t, text, "commit_token: [REDACTED]")
+				}
+				assert.Equal(t, 1, srv.posts())
+			})
+		}
+	}
+}
+
+// A 2xx to a replicate or a commit that does not identify the new replica, or
+// names the source itself or another app, is not a success: the command says
+// the server acted (so the user does not run it again and pay for a second
+// replica) and exits 3. The old code exited 0 and printed the lie as the
+// replica. The server's answer is still shown.
+func TestLyingCreatedAnswer(t *testing.T) {
+	commitArgs := []string{liarUUID, "--commit", "--token", liarToken, "--compose-hash", "0x" + liarHash}
+	tests := []struct {
+		name   string
+		source map[string]any // GET /cvms/{id}; nil: none is read
+		answer map[string]any
+		path   string
+		args   []string
+		want   string
+	}{
+		{"replicate: {}", nil, map[string]any{}, "/cvms/" + liarUUID + "/replicas", []string{liarUUID}, "names no vm_uuid"},
+		{"replicate: vm_uuid is a number", nil, liarVM(map[string]any{"vm_uuid": 123}), "/cvms/" + liarUUID + "/replicas", []string{liarUUID}, "invalid vm_uuid"},
+		{"replicate: the source's own vm_uuid", nil, liarVM(map[string]any{"vm_uuid": strings.ToUpper(liarUUID)}), "/cvms/" + liarUUID + "/replicas", []string{liarUUID}, "source CVM itself"},
+		{"replicate by app id: another app", liarCVM(false, nil), liarVM(map[string]any{"app_id": strings.Repeat("ff", 20)}), "/cvms/" + liarUUID + "/replicas", []string{"app_" + liarApp}, "not the source's app"},
+		{"replicate by name: another app", liarCVM(false, nil), liarVM(map[string]any{"app_id": "0x" + strings.Repeat("ff", 20)}), "/cvms/" + liarUUID + "/replicas", []string{"src-app"}, "not the source's app"},
+		{"commit: no vm_uuid", nil, liarVM(map[string]any{"vm_uuid": nil}), "/cvms/" + liarUUID + "/commit-replica", commitArgs, "names no vm_uuid"},
+	}
+	for _, tt := range tests {
+		for _, jsonMode := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s json=%t", tt.name, jsonMode), func(t *testing.T) {
+				routes := []liarRoute{{method: "POST", path: tt.path, body: liarJSON(t, tt.answer)}}
+				if tt.source != nil {
+					routes = append(routes, liarRoute{method: "GET", path: "/cvms/*", body: liarJSON(t, tt.source)})
+				}
+				srv := newLiarServer(t, routes...)
+				args := tt.args
+				if jsonMode {
+					args = append(append([]string{}, args...), "--json", "--wait")
+				}
+				res := runBin(t, srv.env(), args...)
+				e, text := liarOneError(t, res, jsonMode, exitAPI)
+				msg := text
+				if jsonMode {
+					assert.Equal(t, "api", e["type"])
+					msg = fmt.Sprint(e["message"])
+				}
+				assert.Contains(t, msg, tt.want)
+				assert.Contains(t, msg, "do not run the command again")
+				assert.NotContains(t, res.stdout+res.stderr, liarToken, "the commit token is not echoed")
+				assert.Equal(t, 1, srv.posts(), "the POST is never resent")
+				for _, r := range srv.requests() {
+					assert.False(t, strings.HasPrefix(r, "GET /cvms/660e") || strings.HasPrefix(r, "GET /cvms/"+liarUUID) && tt.source == nil,
+						"nothing is waited for on the lie's word: %v", srv.requests())
+				}
+			})
+		}
+	}
+}
+
+// The --json document of a replica is the server's answer with "success":
+// values the SDK could not type are printed as sent, and id, name and status
+// are not invented when the server sent none (the phala CLI prints
+// {"success": true, ...answer}). The old code printed "name": "" for a name
+// sent as an object and "id": 0, "status": "" for absent keys.
+func TestLyingJSONShowsTheServersAnswer(t *testing.T) {
+	answer := liarVM(map[string]any{"id": nil, "status": nil, "name": map[string]any{"first": "x"}, "vcpu": "two", "future_key": []any{1}})
+	srv := newLiarServer(t, liarRoute{method: "POST", path: "/cvms/" + liarUUID + "/replicas", body: liarJSON(t, answer)})
+	res := runBin(t, srv.env(), liarUUID, "--json")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	doc := oneJSON(t, res.stdout)
+	assert.Equal(t, true, doc["success"])
+	assert.Equal(t, map[string]any{"first": "x"}, doc["name"])
+	assert.Equal(t, "two", doc["vcpu"])
+	assert.Equal(t, []any{float64(1)}, doc["future_key"])
+	assert.NotContains(t, doc, "id")
+	assert.NotContains(t, doc, "status")
+	assert.Equal(t, answer["vm_uuid"], doc["vm_uuid"])
+	assert.True(t, strings.HasPrefix(res.stdout, "{\n  \"success\": true,"), res.stdout)
+}
+
+// An answer echoing the API key (in a name, a URL) never prints it, in text
+// or --json output. The old code redacted errors only, not the replica.
+func TestLyingAnswerEchoingTheAPIKey(t *testing.T) {
+	answer := liarVM(map[string]any{"name": "replica of " + liarAPIKey, "app_url": "https://x.example/?key=" + liarAPIKey})
+	srv := newLiarServer(t, liarRoute{method: "POST", path: "/cvms/" + liarUUID + "/replicas", body: liarJSON(t, answer)})
+	for _, args := range [][]string{{liarUUID}, {liarUUID, "-j"}} {
+		res := runBin(t, srv.env(), args...)
+		require.Equal(t, exitOK, res.code, res.stderr)
+		assert.NotContains(t, res.stdout, liarAPIKey)
+		assert.Contains(t, res.stdout, "[REDACTED]")
+		if len(args) > 1 {
+			oneJSON(t, res.stdout)
+		}
+	}
+}
+
+// The replica's text output uses the phala CLI's 17-column labels, so that a
+// script reading a value at a fixed column reads both commands alike.
+func TestLyingTextMatchesTheOfficialColumns(t *testing.T) {
+	srv := newLiarServer(t, liarRoute{method: "POST", path: "/cvms/" + liarUUID + "/replicas", body: liarJSON(t, liarVM(nil))})
+	res := runBin(t, srv.env(), liarUUID)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	for _, line := range []string{
+		"Source CVM ID:   " + liarUUID,
+		"CVM UUID:        660e8400-e29b-41d4-a716-446655440001",
+		"App ID:          " + liarApp,
+		"Name:            src-app-replica",
+		"Status:          creating",
+		"Node:            node-b (ID: 6)",
+		"vCPUs:           2",
+		"Memory:          4096 MB",
+		"Disk Size:       40 GB",
+	} {
+		assert.Contains(t, res.stdout, line+"\n")
+	}
+}
+
+func TestLyingKinds(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{fmt.Errorf("phala: GET answered another CVM: %w", phala.ErrUnexpectedBody), exitAPI},
+		{&phala.DeviceUnverifiedError{}, exitAPI},
+		{&replyError{problem: "names no vm_uuid"}, exitAPI},
+		{fmt.Errorf("outer: %w", &phala.UnreadableCreatedError{}), exitAPI},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, exitCode(tt.err), "%v", tt.err)
+	}
+}
