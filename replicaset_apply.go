@@ -270,8 +270,12 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opti
 	}
 	if opts.Registrar != nil {
 		// A 465 after the set registration (a lagging chain node, or a device
-		// the listing did not name) is handled by the per-replica workflow.
+		// the listing did not name) is handled by the per-replica workflow,
+		// which may register only the devices the plan read for its nodes.
 		req.Registrar = opts.Registrar
+		if w := plan.Onchain; w != nil && len(w.TargetDevices) > 0 {
+			req.Registrar = newPlanRegistrar(opts.Registrar, w.TargetDevices)
+		}
 	}
 
 	// Creates.
@@ -419,6 +423,37 @@ func checkCreates(plan *ReplicaSetPlan, creates []CreateOutcome) {
 		}
 		o.Err = fmt.Errorf("phala: replica set: the answer to the create on node %d %s: %w", o.NodeID, what, ErrUnexpectedBody)
 	}
+}
+
+// planRegistrar is the Registrar of an apply's creates: it registers the
+// device of a 465 only when it is one the plan read for its target nodes (the
+// node list may have changed since, in step with the 465). Without the
+// checked variant of the Registrar, the SDK checks the 465 before calling it.
+type planRegistrar struct {
+	reg     Registrar
+	allowed map[common.Hash]bool
+	devices []string
+}
+
+func newPlanRegistrar(reg Registrar, devices []string) *planRegistrar {
+	pr := &planRegistrar{reg: reg, allowed: map[common.Hash]bool{}, devices: devices}
+	for _, d := range devices {
+		if h, err := onchain.ParseHash32(d); err == nil {
+			pr.allowed[h] = true
+		}
+	}
+	return pr
+}
+
+// EnsureRegistered implements Registrar.
+func (pr *planRegistrar) EnsureRegistered(ctx context.Context, pre *onchain.ErrOnchainPrerequisite) (*onchain.Registration, error) {
+	if pre != nil && pre.DeviceID != "" {
+		if d, err := pre.DeviceIDBytes(); err != nil || !pr.allowed[d] {
+			return nil, &PayloadMismatchError{Field: "device_id", Payload: pre.DeviceID,
+				From: "the devices the plan read for its target nodes", Candidates: pr.devices, Prerequisite: pre}
+		}
+	}
+	return pr.reg.EnsureRegistered(ctx, pre)
 }
 
 func hasLiveRemoval(p *ReplicaSetPlan) bool {

@@ -1055,3 +1055,45 @@ func TestReplicaSetPrepareDeviceDiffersFromPlan(t *testing.T) {
 		assert.Nil(t, it.Prepared, "a prepared replica for an unverified device is not kept")
 	}
 }
+
+// With a Registrar: after the set registration, a create's 465 names a
+// foreign device and the node list, read again, agrees with it. The device
+// the plan read is the one that counts: nothing is signed for the other.
+func TestReplicaSetRegistrarDeviceDiffersFromPlan(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+	require.NoError(t, err)
+	sb.Server.AddNode(phalatest.Node{Name: "k1", Region: "k", Listed: true, OnchainKMS: true})
+	lt := &lyingTransport{}
+	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+	require.NoError(t, err)
+	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "k1", Count: 1}}}
+	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{Chain: sb.Chain.Client})
+	require.NoError(t, err)
+
+	foreign := "0x" + strings.Repeat("ab", 32)
+	lt.add(&lie{method: http.MethodGet, path: isNodeList, skip: 1, body: func(v any) any {
+		m := v.(map[string]any)
+		for _, n := range m["nodes"].([]any) {
+			if n.(map[string]any)["name"] == "k1" {
+				n.(map[string]any)["device_id"] = foreign
+			}
+		}
+		return m
+	}})
+	lt.add(&lie{method: http.MethodPost, path: func(p string) bool { return strings.HasSuffix(p, "/replicas") }, count: 1,
+		prepare: true, body: set465Detail("device_id", foreign)})
+	reg, err := onchain.NewRegistrar(sb.Chain.Client, sb.Chain.Transactor(1), onchain.WithPollInterval(5e6))
+	require.NoError(t, err)
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}, Registrar: reg})
+	var mismatch *phala.PayloadMismatchError
+	require.ErrorAs(t, err, &mismatch)
+	assert.Equal(t, "device_id", mismatch.Field)
+	require.NotNil(t, res)
+	st, err := onchain.ReadSetStatus(ctx, sb.Chain.Client, app.Contract, common.Hash{}, []common.Hash{common.HexToHash(foreign)})
+	require.NoError(t, err)
+	assert.False(t, st.DevicesListed[common.HexToHash(foreign)], "the foreign device is never allowed")
+}
