@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -199,6 +200,7 @@ type jsonErrorBody struct {
 	Message     string            `json:"message"`          // what went wrong
 	Status      int               `json:"status,omitempty"` // HTTP status for API errors
 	RequestID   string            `json:"request_id,omitempty"`
+	RetryAfter  string            `json:"retry_after,omitempty"` // the answer's Retry-After, e.g. "30s"
 	Details     []jsonErrorDetail `json:"details,omitempty"`
 	Suggestions []string          `json:"suggestions,omitempty"`
 	Links       []jsonLink        `json:"links,omitempty"`
@@ -219,7 +221,7 @@ type jsonLink struct {
 
 // errorDoc builds the --json error document of err.
 func errorDoc(err error) jsonError {
-	doc := jsonError{Error: jsonErrorBody{Type: kind(err), Code: codeOf(err), Message: err.Error(), ExitCode: exitCode(err)}}
+	doc := jsonError{Error: jsonErrorBody{Type: kind(err), Code: codeOf(err), Message: cliAdvice(err.Error()), ExitCode: exitCode(err)}}
 	b := &doc.Error
 	var pre *onchain.ErrOnchainPrerequisite
 	if errors.As(err, &pre) {
@@ -232,6 +234,9 @@ func errorDoc(err error) jsonError {
 	}
 	if api := apiErrorOf(err); api != nil {
 		b.Status, b.RequestID = api.StatusCode, api.RequestID
+		if api.RetryAfter > 0 {
+			b.RetryAfter = api.RetryAfter.String()
+		}
 		b.Suggestions = api.Suggestions
 		for _, d := range api.Details {
 			b.Details = append(b.Details, jsonErrorDetail{Field: d.Field, Value: validRaw(detailRaw(d.Field, d.Value)), Message: d.Message})
@@ -364,6 +369,9 @@ func writeError(w io.Writer, jsonMode bool, headline string, err error, r redact
 		if api.RequestID != "" {
 			meta += ", request ID " + api.RequestID
 		}
+		if api.RetryAfter > 0 {
+			meta += ", retry after " + api.RetryAfter.String()
+		}
 		fmt.Fprintf(&sb, "  %s\n", meta)
 		if len(api.Details) > 0 {
 			sb.WriteString("Details:\n")
@@ -409,7 +417,7 @@ func writeError(w io.Writer, jsonMode bool, headline string, err error, r redact
 	if kind(err) == "usage" {
 		sb.WriteString("Run 'phala-replicate --help' for usage.\n")
 	}
-	_, _ = io.WriteString(w, r.clean(sb.String()))
+	_, _ = io.WriteString(w, r.clean(cliAdvice(sb.String())))
 }
 
 // hiddenDetail is what a secret detail value (see detailRaw) prints as.
@@ -427,6 +435,30 @@ func detailRaw(field string, v json.RawMessage) json.RawMessage {
 }
 
 func isJSONNull(v json.RawMessage) bool { return strings.TrimSpace(string(v)) == "null" }
+
+// sdkAdvice rewrites the advice of SDK errors, written for Go callers
+// ("ListReplicas(ctx, …)", "run PrepareReplica again"), in the terms of
+// this command and of the HTTP API.
+var sdkAdvice = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`GetCVM\(ctx, "([^"]*)"\) reads the source and its AppID, then ListReplicas\(ctx, cvm\.AppID\) lists the app's instances`),
+		"read the source's app_id (GET /cvms/$1), then list that app's instances"},
+	{regexp.MustCompile(`ListReplicas\(ctx, "([^"]*)"\) lists the app's instances`), "list the instances of app $1"},
+	{regexp.MustCompile(`ListReplicas\(ctx, appID\) with the source's app id \(GetCVM gives it\) lists the app's instances`),
+		"list the source app's instances"},
+	{regexp.MustCompile(`run PrepareReplica again`), "prepare again (--prepare-only)"},
+	{regexp.MustCompile(`commit with AlreadyRegistered`), "commit with --transaction-hash " + onchain.AlreadyRegistered},
+}
+
+// cliAdvice applies sdkAdvice to s.
+func cliAdvice(s string) string {
+	for _, a := range sdkAdvice {
+		s = a.re.ReplaceAllString(s, a.with)
+	}
+	return s
+}
 
 // detailValue renders a detail's raw JSON value for text output: strings
 // without quotes, anything else as compact JSON.

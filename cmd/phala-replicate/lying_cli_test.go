@@ -256,3 +256,56 @@ func TestLyingKinds(t *testing.T) {
 		assert.Equal(t, tt.want, exitCode(tt.err), "%v", tt.err)
 	}
 }
+
+// The advice of an error is for the user of this command: the SDK's Go
+// advice ("ListReplicas(ctx, …)", "run PrepareReplica again") is rewritten in
+// the terms of the command and of the HTTP API, and a Retry-After is shown.
+func TestLyingAdviceIsForTheCLI(t *testing.T) {
+	commitArgs := []string{liarUUID, "--commit", "--token", liarToken, "--compose-hash", "0x" + liarHash}
+	tests := []struct {
+		name string
+		rt   liarRoute
+		args []string
+		want string
+	}{
+		{"replicate answered 200 text/plain", liarRoute{method: "POST", path: "/cvms/*", ctype: "text/plain", body: "created"},
+			[]string{liarUUID}, "read the source's app_id (GET /cvms/" + liarUUID + "), then list that app's instances"},
+		{"replicate by app id answered 200 garbage", liarRoute{method: "POST", path: "/cvms/*", body: "{"},
+			[]string{"app_" + liarApp}, "list the instances of app app_" + liarApp},
+		{"commit answered 466", liarRoute{method: "POST", path: "/cvms/*", status: 466, body: `{"detail":{"error_code":"ERR-01-006","message":"expired"}}`},
+			commitArgs, "prepare again (--prepare-only)"},
+		{"commit answered 467", liarRoute{method: "POST", path: "/cvms/*", status: 467, body: `{"detail":{"error_code":"ERR-01-007","message":"no tx"}}`},
+			commitArgs, "commit with --transaction-hash already-registered"},
+		{"replicate answered 429 with Retry-After", liarRoute{method: "POST", path: "/cvms/*", status: 429, body: `{"detail":"slow down"}`, header: map[string]string{"Retry-After": "7"}},
+			[]string{liarUUID}, "retry after 7s"},
+	}
+	for _, tt := range tests {
+		for _, jsonMode := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s json=%t", tt.name, jsonMode), func(t *testing.T) {
+				routes := []liarRoute{tt.rt}
+				if strings.HasPrefix(tt.args[0], "app_") {
+					routes = append(routes, liarRoute{method: "GET", path: "/cvms/*", body: liarJSON(t, liarCVM(false, nil))})
+				}
+				srv := newLiarServer(t, routes...)
+				args := tt.args
+				if jsonMode {
+					args = append(append([]string{}, args...), "--json")
+				}
+				res := runBin(t, srv.env(), args...)
+				e, text := liarOneError(t, res, jsonMode, exitAPI)
+				if jsonMode {
+					text = fmt.Sprint(e)
+					if strings.Contains(tt.name, "Retry-After") {
+						assert.Equal(t, "7s", e["retry_after"])
+						return
+					}
+				}
+				assert.Contains(t, text, tt.want)
+				for _, sdk := range []string{"(ctx", "PrepareReplica", "AlreadyRegistered"} {
+					assert.NotContains(t, text, sdk)
+				}
+				assert.Equal(t, 1, srv.posts())
+			})
+		}
+	}
+}

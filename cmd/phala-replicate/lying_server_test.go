@@ -22,6 +22,7 @@ type liarRoute struct {
 	status int    // 0 = 200
 	ctype  string // "" = application/json
 	body   string
+	header map[string]string // extra answer headers
 }
 
 // liarJSON encodes v for a liarRoute's body.
@@ -73,6 +74,9 @@ func (l *liarServer) serve(w http.ResponseWriter, r *http.Request) {
 			ct = "application/json"
 		}
 		w.Header().Set("Content-Type", ct)
+		for k, v := range rt.header {
+			w.Header().Set(k, v)
+		}
 		st := rt.status
 		if st == 0 {
 			st = http.StatusOK
