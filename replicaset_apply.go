@@ -633,6 +633,27 @@ func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req Repli
 	return res, nil
 }
 
+// checkCommitted refuses (wrapping ErrUnexpectedBody) a commit's answer that
+// cannot be the item's new replica: no usable vm_uuid, or another app,
+// compose hash or node.
+func checkCommitted(set *PreparedSet, app string, it *PreparedSetItem, vm *VM) error {
+	in := vm.Instance()
+	var what string
+	switch _, ok := canonicalUUID(in.VMUUID); {
+	case !ok:
+		what = fmt.Sprintf("names no usable vm_uuid (%q)", oneLine(in.VMUUID, 64))
+	case in.AppID != "" && in.AppID != app:
+		what = fmt.Sprintf("names app %s, not app_%s", oneLine(in.AppID, 64), app)
+	case in.ComposeHash != "" && !sameHash(in.ComposeHash, set.ComposeHash):
+		what = fmt.Sprintf("names compose hash %s", oneLine(in.ComposeHash, 80))
+	case in.NodeID != 0 && in.NodeID != it.NodeID:
+		what = fmt.Sprintf("names node %d", in.NodeID)
+	default:
+		return nil
+	}
+	return fmt.Errorf("phala: prepared set: the answer to the commit for node %d %s; its outcome is unknown (plan and apply the set again): %w", it.NodeID, what, ErrUnexpectedBody)
+}
+
 // checkPlannedDevice refuses a prepared replica whose 465 names a device other
 // than the one the plan read for its node (the node list may have changed
 // since, in step with the 465): only the plan's device goes in a Safe batch.
@@ -724,7 +745,27 @@ func (c *Client) CommitPreparedSet(ctx context.Context, set *PreparedSet, txHash
 				}
 				continue
 			}
+			if err := checkCommitted(set, app, it, vm); err != nil {
+				it.Error = err.Error()
+				failed++
+				if first == nil {
+					first = err
+				}
+				continue
+			}
 			it.Committed = vm.Instance().VMUUID
+		}
+		if len(it.Created) < it.Extra && it.Committed != "" && !verified[it.Committed] {
+			// The extras are copies of it: it must be the set's app's.
+			if err := c.checkOfApp(ctx, it.Committed, app, "replicate"); err != nil {
+				it.Error = err.Error()
+				failed++
+				if first == nil {
+					first = err
+				}
+				continue
+			}
+			verified[it.Committed] = true
 		}
 		for len(it.Created) < it.Extra && it.Committed != "" {
 			vm, err := c.Replicate(ctx, it.Committed, ReplicateRequest{NodeID: it.NodeID, ComposeHash: set.ComposeHash})

@@ -1097,3 +1097,30 @@ func TestReplicaSetRegistrarDeviceDiffersFromPlan(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, st.DevicesListed[common.HexToHash(foreign)], "the foreign device is never allowed")
 }
+
+// A commit answered with a VM of another app: it is not recorded as the
+// node's replica, and no further replica is copied from it.
+func TestCommitPreparedSetAnswerOfAnotherApp(t *testing.T) {
+	sb, _, set, tx, app := preparedSetFixture(t)
+	ctx := context.Background()
+	otherApp, foreign := sb.AddCloudApp(phalatest.App{Name: "other"})
+	lt := &lyingTransport{}
+	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+	require.NoError(t, err)
+	lt.add(&lie{method: http.MethodPost, path: func(p string) bool { return strings.HasSuffix(p, "/commit-replica") },
+		body: func(v any) any {
+			m := v.(map[string]any)
+			m["vm_uuid"], m["app_id"] = foreign.VMUUID, otherApp.ID
+			return m
+		}})
+	err = c.CommitPreparedSet(ctx, set, tx)
+	require.ErrorIs(t, err, phala.ErrUnexpectedBody)
+	for _, it := range set.Items {
+		assert.Empty(t, it.Committed)
+		assert.Empty(t, it.Created)
+	}
+	for _, r := range sb.Server.Replicas() {
+		assert.NotEqual(t, otherApp.ID, r.AppID, "nothing of the other app is created")
+	}
+	_ = app
+}
