@@ -134,7 +134,9 @@ Exit codes:
   0  success
   1  any other failure (a file that cannot be read, a replica that failed to boot)
   2  usage: bad flags or arguments, missing API key, a replica set refused
-  3  the Phala Cloud API refused or failed the request (see the error code)
+  3  the Phala Cloud API refused or failed the request (see the error code), or
+     answered something that cannot be used or trusted (an answer about another
+     CVM or app, a success naming no new replica: then do not run it again)
   4  on-chain: registration is required (no key given), or a transaction, the RPC
      endpoint, the owner check or the balance check failed
   5  an attestation check failed (verify, --verify)
