@@ -113,7 +113,12 @@ type NodeList struct {
 }
 
 // UnmarshalJSON implements json.Unmarshaler leniently. A node entry that is not an
-// object is dropped and kept raw in Extra["invalid_nodes"].
+// object is dropped and kept raw in Extra["invalid_nodes"]; a node listed again
+// identically (id, name, region, device_id) is kept once. Two things fail: a
+// "nodes" that is not an array (or null), and one node id (other than 0)
+// listed twice with a different name, region or device_id, since which node a
+// name or region places a replica on, or which device to allow, would be a
+// guess.
 func (l *NodeList) UnmarshalJSON(data []byte) error {
 	var w struct {
 		Tier     string            `json:"tier"`
@@ -125,14 +130,26 @@ func (l *NodeList) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("phala: node list: %w", err)
 	}
+	if raw, bad := extra["nodes"]; bad && !isJSONNull(raw) {
+		return fmt.Errorf("phala: node list: \"nodes\" is not an array")
+	}
 	*l = NodeList{Tier: w.Tier, Capacity: w.Capacity, KMSList: w.KMSList, Extra: extra}
 	var invalid []json.RawMessage
+	byID := map[int64]int{}
 	for _, raw := range w.Nodes {
 		var n Node
 		if err := json.Unmarshal(raw, &n); err != nil || isJSONNull(raw) {
 			invalid = append(invalid, raw)
 			continue
 		}
+		if j, dup := byID[n.ID]; dup && n.ID != 0 {
+			f := l.Nodes[j]
+			if !strings.EqualFold(f.Name, n.Name) || !strings.EqualFold(f.Region, n.Region) || !sameDevice(f.DeviceID, n.DeviceID) {
+				return fmt.Errorf("phala: node list: node id %d is listed twice, as %q and %q", n.ID, oneLine(f.Name, 64), oneLine(n.Name, 64))
+			}
+			continue
+		}
+		byID[n.ID] = len(l.Nodes)
 		l.Nodes = append(l.Nodes, n)
 	}
 	if len(invalid) > 0 {
@@ -142,6 +159,17 @@ func (l *NodeList) UnmarshalJSON(data []byte) error {
 		l.Extra["invalid_nodes"], _ = json.Marshal(invalid)
 	}
 	return nil
+}
+
+// sameDevice reports whether two device ids are the same 32 bytes (or, when
+// either is not a device id, the same text).
+func sameDevice(a, b string) bool {
+	ha, errA := onchain.ParseHash32(a)
+	hb, errB := onchain.ParseHash32(b)
+	if errA != nil || errB != nil {
+		return strings.TrimSpace(a) == strings.TrimSpace(b)
+	}
+	return ha == hb
 }
 
 // ByID returns the node with that id, or nil.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -123,4 +124,44 @@ func TestListNodesAgainstEmulator(t *testing.T) {
 	assert.NotEmpty(t, n.DeviceID)
 	require.NotNil(t, n.RemainingCVMSlots)
 	assert.EqualValues(t, 2, *n.RemainingCVMSlots)
+}
+
+// A node list that contradicts itself is refused rather than guessed at; an
+// identical repeat is one node; nodes without an id are not duplicates.
+func TestNodeListDuplicatesAndShape(t *testing.T) {
+	dev := func(b string) string { return `"0x` + strings.Repeat(b, 32) + `"` }
+	tests := []struct {
+		name  string
+		nodes string
+		ids   []int64
+		fails bool
+	}{
+		{"identical repeat", `[{"teepod_id":5,"name":"a","device_id":` + dev("aa") + `},{"teepod_id":5,"name":"A","device_id":` + dev("AA") + `}]`, []int64{5}, false},
+		{"another device", `[{"teepod_id":5,"name":"a","device_id":` + dev("aa") + `},{"teepod_id":5,"name":"a","device_id":` + dev("bb") + `}]`, nil, true},
+		{"another name", `[{"teepod_id":5,"name":"a"},{"id":5,"name":"b"}]`, nil, true},
+		{"another region", `[{"teepod_id":5,"name":"a","region_identifier":"x"},{"teepod_id":5,"name":"a","region_identifier":"y"}]`, nil, true},
+		{"no ids", `[{"name":"a"},{"name":"b"}]`, []int64{0, 0}, false},
+		{"nodes not an array", `"a"`, nil, true},
+		{"nodes an object", `{"teepod_id":5}`, nil, true},
+		{"nodes null", `null`, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l phala.NodeList
+			err := json.Unmarshal([]byte(`{"tier":"free","nodes":`+tt.nodes+`}`), &l)
+			if tt.fails {
+				require.Error(t, err)
+				c := nodesServer(t, http.StatusOK, `{"nodes":`+tt.nodes+`}`)
+				_, err := c.ListNodes(context.Background())
+				assert.ErrorIs(t, err, phala.ErrUnexpectedBody)
+				return
+			}
+			require.NoError(t, err)
+			var ids []int64
+			for _, n := range l.Nodes {
+				ids = append(ids, n.ID)
+			}
+			assert.Equal(t, tt.ids, ids)
+		})
+	}
 }

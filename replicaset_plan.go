@@ -255,9 +255,9 @@ type setState struct {
 // vm_uuid listed twice counts once (and is left alone when the copies
 // disagree); a live instance on a node GET /teepods/available does not list is
 // neither counted nor removed, except by an anywhere placement, which counts
-// it. Each of these adds a warning to the plan. A node id the node list names
-// twice with a different name, region or device_id fails the plan (wrapping
-// ErrUnexpectedBody). Node and region names are matched
+// it. Each of these adds a warning to the plan. A node list that names a node
+// id twice with a different name, region or device_id fails the plan (see
+// [NodeList.UnmarshalJSON]; wrapping ErrUnexpectedBody). Node and region names are matched
 // case-insensitively; an unknown or ambiguous name, or a region without nodes,
 // is a [*SpecError].
 func (c *Client) PlanReplicaSet(ctx context.Context, spec *ReplicaSet, opts PlanOptions) (*ReplicaSetPlan, error) {
@@ -425,44 +425,8 @@ func (c *Client) readSetState(ctx context.Context, spec *ReplicaSet, knownApp st
 	if nodesErr != nil {
 		return nil, nodesErr
 	}
-	if nodes, err = dedupeNodes(nodes); err != nil {
-		return nil, err
-	}
 	st.nodes = nodes
 	return st, nil
-}
-
-// dedupeNodes drops a node listed again identically (id, name, region,
-// device) and refuses, wrapping ErrUnexpectedBody, a node id listed twice
-// with different details: which device or region it has would be a guess.
-func dedupeNodes(l *NodeList) (*NodeList, error) {
-	if l == nil {
-		return l, nil
-	}
-	byID := map[int64]int{}
-	out := *l
-	out.Nodes = nil
-	for _, n := range l.Nodes {
-		j, dup := byID[n.ID]
-		if !dup {
-			byID[n.ID] = len(out.Nodes)
-			out.Nodes = append(out.Nodes, n)
-			continue
-		}
-		if f := &out.Nodes[j]; !strings.EqualFold(f.Name, n.Name) || !strings.EqualFold(f.Region, n.Region) || !sameDevice(f.DeviceID, n.DeviceID) {
-			return nil, fmt.Errorf("phala: replica set: GET /teepods/available lists node id %d twice with different name, region or device_id: %w", n.ID, ErrUnexpectedBody)
-		}
-	}
-	return &out, nil
-}
-
-func sameDevice(a, b string) bool {
-	ha, errA := onchain.ParseHash32(a)
-	hb, errB := onchain.ParseHash32(b)
-	if errA != nil || errB != nil {
-		return strings.TrimSpace(a) == strings.TrimSpace(b)
-	}
-	return ha == hb
 }
 
 // readSetInstances reads the source and the app's instances.
