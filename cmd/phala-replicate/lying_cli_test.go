@@ -309,3 +309,41 @@ func TestLyingAdviceIsForTheCLI(t *testing.T) {
 		}
 	}
 }
+
+// --count: each 2xx is checked like a single replicate's; a lie is reported on
+// its replica (the server acted: it counts as created, is not waited for and
+// is not re-sent) and the command exits 3. The old code reported success.
+func TestLyingScaleAnswers(t *testing.T) {
+	srv := newLiarServer(t, liarRoute{method: "POST", path: "/cvms/" + liarUUID + "/replicas", body: liarJSON(t, map[string]any{"name": "r"})})
+	for _, jsonMode := range []bool{false, true} {
+		t.Run(fmt.Sprintf("json=%t", jsonMode), func(t *testing.T) {
+			srv.reset()
+			args := []string{liarUUID, "--count", "2", "--wait"}
+			if jsonMode {
+				args = append(args, "-j")
+			}
+			res := runBin(t, srv.env(), args...)
+			assert.Equal(t, exitAPI, res.code, "stdout: %s\nstderr: %s", res.stdout, res.stderr)
+			assert.Equal(t, []string{"POST /cvms/" + liarUUID + "/replicas", "POST /cvms/" + liarUUID + "/replicas"}, srv.requests(),
+				"each replica is asked for once, nothing is waited for")
+			if !jsonMode {
+				assert.Equal(t, 2, strings.Count(res.stdout, "not usable: the API answered success"), res.stdout)
+				return
+			}
+			doc := oneJSON(t, res.stdout)
+			assert.Equal(t, false, doc["success"])
+			reps, ok := doc["replicas"].([]any)
+			require.True(t, ok, res.stdout)
+			require.Len(t, reps, 2)
+			for _, r := range reps {
+				m := r.(map[string]any)
+				assert.Equal(t, false, m["success"])
+				assert.Equal(t, "r", m["name"])
+				e, ok := m["error"].(map[string]any)
+				require.True(t, ok, "the replica says why: %v", m)
+				assert.Equal(t, "api", e["type"])
+				assert.Contains(t, e["message"], "names no vm_uuid")
+			}
+		})
+	}
+}

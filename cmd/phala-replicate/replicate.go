@@ -756,11 +756,25 @@ func (c *command) scale(ctx context.Context) error {
 		}
 		return err
 	}
+	// A replica whose answer cannot be taken for a new instance of the source
+	// is reported as such and not waited for; the POST is not sent again.
+	var lieErr error
+	for i, r := range results {
+		if r.VM == nil || r.Err != nil {
+			continue
+		}
+		if lerr := c.checkReplica(r.VM); lerr != nil {
+			results[i].Err = lerr
+			if lieErr == nil {
+				lieErr = lerr
+			}
+		}
+	}
 	cvms := make([]*phala.CVM, len(results))
 	var waitErr error
 	if c.o.wait {
 		for i, r := range results {
-			if r.VM == nil {
+			if r.VM == nil || r.Err != nil {
 				continue
 			}
 			cv, werr := c.wait(ctx, r.VM)
@@ -776,13 +790,16 @@ func (c *command) scale(ctx context.Context) error {
 			}
 		}
 	}
-	if perr := c.printScale(results, cvms, err == nil && waitErr == nil); perr != nil {
+	if perr := c.printScale(results, cvms, err == nil && waitErr == nil && lieErr == nil); perr != nil {
 		return perr
 	}
 	if err != nil {
 		return err
 	}
-	return waitErr
+	if waitErr != nil {
+		return waitErr
+	}
+	return lieErr
 }
 
 func (c *command) printScale(results []phala.ScaleResult, cvms []*phala.CVM, ok bool) error {
@@ -803,6 +820,10 @@ func (c *command) printScale(results []phala.ScaleResult, cvms []*phala.CVM, ok 
 				obj, err := withSuccess(vmObject(r.VM), r.Err == nil)
 				if err == nil {
 					obj, err = c.withReplicaVerification(obj, r.VM.VMUUID, r.Err)
+				}
+				var lie *replyError
+				if err == nil && errors.As(r.Err, &lie) {
+					obj, err = withField(obj, "error", errorDoc(r.Err).Error)
 				}
 				if err != nil {
 					return err
@@ -841,6 +862,10 @@ func (c *command) printScale(results []phala.ScaleResult, cvms []*phala.CVM, ok 
 				r.VM.Status = cvms[i].Status
 			}
 			writeReplicaText(c.stdout, c.replicaView(r.VM, cv))
+			var lie *replyError
+			if errors.As(r.Err, &lie) {
+				_, _ = fmt.Fprintf(c.stdout, "  not usable: %s\n", c.red.clean(r.Err.Error()))
+			}
 			continue
 		}
 		_, _ = fmt.Fprintf(c.stdout, "  not created: %s\n", c.red.clean(r.Err.Error()))
