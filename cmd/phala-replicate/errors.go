@@ -450,6 +450,9 @@ var sdkAdvice = []struct {
 		"list the source app's instances"},
 	{regexp.MustCompile(`run PrepareReplica again`), "prepare again (--prepare-only)"},
 	{regexp.MustCompile(`commit with AlreadyRegistered`), "commit with --transaction-hash " + onchain.AlreadyRegistered},
+	{regexp.MustCompile(`choose one with ReplicateRequest\.ComposeHash`), "choose one with --compose-hash"},
+	{regexp.MustCompile(`\(configure chain (\d+) with WithKMSChainBackend, WithKMSChainRPC or WithKMSChains to read it from the DstackKms contract ([^,]*), or pin it with WithTrustedKMSRootKeys\)`),
+		"(pass --rpc-url with an endpoint of chain $1 to read it from the DstackKms contract $2, or pin it with --kms-root)"},
 }
 
 // cliAdvice applies sdkAdvice to s.
