@@ -141,7 +141,7 @@ func commitHint(apiErr *APIError) *hintError {
 // answers 466, 467 and 468 come back as *APIError wrapped with what to do, matching
 // ErrHashInvalidOrExpired, ErrTxVerificationFailed and ErrHashNotAllowed. A commit
 // is never resent once it may have reached the server (the token may have been
-// consumed): a lost answer, a 502, 503 or 504, or a redirect gives an error wrapping
+// consumed): a lost answer, a 5xx, or a redirect gives an error wrapping
 // *OutcomeUnknownError; a 2xx whose body cannot be read gives one wrapping
 // *UnreadableCreatedError (the replica exists: find it with ListReplicas).
 func (c *Client) CommitReplica(ctx context.Context, vmUUID string, req CommitRequest) (*VM, error) {
@@ -183,7 +183,7 @@ func (c *Client) CommitReplica(ctx context.Context, vmUUID string, req CommitReq
 }
 
 // commitError maps the error of a commit request. An outcome unknown (a lost
-// answer, a 502/503/504, a redirect) comes first, even when it wraps an *APIError:
+// answer, a 5xx, a redirect) comes first, even when it wraps an *APIError:
 // the token may have been used, so the advice is to list replicas, never to
 // commit or prepare again blindly.
 func commitError(uuid string, err error) error {

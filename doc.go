@@ -73,7 +73,8 @@
 //     [*OutcomeUnknownError] saying how to check the outcome (list the app's CVMs).
 //     That is the case when no answer came back (the connection broke or the
 //     per-attempt timeout expired after sending, or the context ended while
-//     waiting), when the answer was 502, 503 or 504 (the error also wraps the
+//     waiting), when the answer was any 5xx (a gateway's 502, 503 or 504, or a 500
+//     the API may send after it wrote; the error also wraps the
 //     [*APIError]), and when it was a redirect: no redirect of a POST is followed,
 //     and the [*RedirectError] it wraps names only the Location's origin. A 429 is
 //     a refusal: an [*APIError] whose RetryAfter says when to try again.

@@ -492,8 +492,9 @@ func asAPIError(err error) *APIError {
 // OutcomeUnknownError reports a non-idempotent request (POST) that may have reached
 // the server but whose outcome is unknown: the connection broke or timed out after
 // the request was sent, the context ended while waiting for the answer, or the
-// answer does not tell (StatusCode set): a 502, 503 or 504, which a gateway can send
-// after the API acted on the request; a redirect (Err is then the *RedirectError
+// answer does not tell (StatusCode set): a 5xx (a gateway's 502, 503 or 504, or a
+// 500 the API may send after writing), which can come after the API acted on the
+// request; a redirect (Err is then the *RedirectError
 // naming the Location's origin; no redirect of a POST is followed); or a 466 to a
 // commit resent with the same token, which an earlier attempt may have used. The
 // server may or may not have acted on it, so the client did not resend it. Check the
@@ -506,7 +507,7 @@ type OutcomeUnknownError struct {
 	Path     string // path relative to the base URL
 	Attempts int    // attempts made, the last of which has the unknown outcome
 	// StatusCode is the status of an answer that does not tell the outcome
-	// (502, 503, 504, a 3xx redirect, or 466 after a resent commit); 0 when no
+	// (a 5xx, a 3xx redirect, or 466 after a resent commit); 0 when no
 	// answer arrived. Err then holds the *APIError (or *RedirectError), so
 	// errors.As reaches it too.
 	StatusCode int

@@ -376,7 +376,7 @@ func (r *replication) send(ctx context.Context, prepareOnly, uncheckedOK bool) (
 			return &vm, nil, nil
 		}
 		// The error names the source and says once how to find the replica.
-		var unknown *OutcomeUnknownError // before *APIError: it may wrap a 502/503/504
+		var unknown *OutcomeUnknownError // before *APIError: it may wrap a 5xx
 		if errors.As(err, &unknown) {
 			unknown.SourceVMUUID, unknown.AppID = r.uuid, r.knownAppID()
 			return nil, nil, err

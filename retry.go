@@ -160,7 +160,7 @@ func (k *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 		// An answer came back, so the request reached something that may have
 		// forwarded it: a gateway can answer 502, 503 (even with Retry-After) or
 		// 504 after the API acted on it. A POST is never resent after any answer;
-		// do() reports 502/503/504 as outcome unknown and 429 as refused.
+		// do() reports every 5xx as outcome unknown and 429 as refused.
 		return false, nil
 	}
 	if ra, hasRA := parseRetryAfter(resp.Header, time.Now()); hasRA && ra > k.c.cfg.retry.MaxRetryAfter {

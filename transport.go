@@ -137,7 +137,7 @@ func (c *Client) do(ctx context.Context, r request, out any) (*response, error) 
 
 // postAnswer turns the answer to a non-idempotent request (POST) into its result.
 // Only a refusal (an error answer that names what was wrong, a 429, ...) and a 2xx
-// with a readable body say what happened. A redirect and a 502, 503 or 504 do not
+// with a readable body say what happened. A redirect and a 5xx do not
 // (the request may have been acted on before a gateway answered): they are an
 // *OutcomeUnknownError. A 2xx whose body cannot be used is an
 // *UnreadableCreatedError, never a plain decoding error: the server acted.
@@ -167,14 +167,12 @@ func (k *call) postAnswer(resp *http.Response, out any) (*response, error) {
 	return res, err
 }
 
-// inconclusiveStatus reports the error statuses that a gateway may send after
-// forwarding the request: they do not tell whether the API acted on a POST.
+// inconclusiveStatus reports the error statuses that do not tell whether the API
+// acted on a POST: every 5xx. A gateway sends 502, 503 or 504 after forwarding the
+// request, and a 500 is a failure the API did not foresee, possibly after it wrote
+// the replica (the error catalogue has no 5xx code, so no 500 names a refusal).
 func inconclusiveStatus(code int) bool {
-	switch code {
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
+	return code >= 500 && code <= 599
 }
 
 // redirectOfPOST describes the redirect answer to a POST, which is never followed.
