@@ -174,10 +174,13 @@ func (c *Client) CommitReplica(ctx context.Context, vmUUID string, req CommitReq
 
 	var vm VM
 	body := commitBody{Token: token, ComposeHash: hash, TransactionHash: tx}
-	_, err = c.do(ctx, request{method: http.MethodPost, path: pathf("/cvms/%s/commit-replica", uuid), body: body}, &vm)
+	res, err := c.do(ctx, request{method: http.MethodPost, path: pathf("/cvms/%s/commit-replica", uuid), body: body}, &vm)
 	if err != nil {
 		hideInAPIError(err, token) // a 422 or 466 may echo the token it refused
 		return nil, commitError(uuid, err)
+	}
+	if err := checkNewReplica(http.MethodPost, pathf("/cvms/%s/commit-replica", uuid), res, &vm, uuid, ""); err != nil {
+		return nil, err
 	}
 	return &vm, nil
 }

@@ -629,6 +629,11 @@ type UnreadableCreatedError struct {
 	// AppID is the source's app id when the client knew it without a request;
 	// empty otherwise (GetCVM(ctx, SourceVMUUID) gives it).
 	AppID string
+	// VM is the answer as decoded when it was JSON but does not identify the
+	// new replica (no valid vm_uuid, the source's own, another app's), so a
+	// caller can show what the server said; nil for a body that could not be
+	// decoded. Never take it for the replica.
+	VM *VM
 }
 
 // Error says that the action happened and how to find its result.

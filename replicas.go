@@ -371,8 +371,11 @@ func (r *replication) send(ctx context.Context, prepareOnly, uncheckedOK bool) (
 	}
 	for recoveredOnce := false; ; recoveredOnce = true {
 		var vm VM
-		_, err := r.c.do(ctx, request{method: http.MethodPost, path: r.postPath(), body: r.body(), header: header}, &vm)
+		res, err := r.c.do(ctx, request{method: http.MethodPost, path: r.postPath(), body: r.body(), header: header}, &vm)
 		if err == nil {
+			if err := checkNewReplica(http.MethodPost, r.postPath(), res, &vm, r.uuid, r.knownAppID()); err != nil {
+				return nil, nil, err
+			}
 			return &vm, nil, nil
 		}
 		// The error names the source and says once how to find the replica.
@@ -627,4 +630,35 @@ func (c *Client) PrepareReplica(ctx context.Context, source string, req Replicat
 		CommitURL: pre.CommitURL, APICommitURL: pre.APICommitURL,
 		PreparedAt: now, ExpiresAt: now.Add(CommitTokenTTL),
 	}, nil
+}
+
+// checkNewReplica refuses, as an *UnreadableCreatedError (the server acted: the
+// replica exists but this answer does not identify it), a 2xx answer to a
+// replicate or commit whose VM names no valid vm_uuid, the source's own
+// vm_uuid, or, when the source's app is known (appID, any accepted form), another
+// app. A caller would otherwise wait for, verify or report the wrong CVM.
+func checkNewReplica(method, path string, res *response, vm *VM, sourceUUID, appID string) error {
+	var problem string
+	got, ok := canonicalUUID(vm.VMUUID)
+	switch {
+	case !ok:
+		problem = fmt.Sprintf("names no valid vm_uuid (%q)", oneLine(vm.VMUUID, 64))
+	case got == sourceUUID:
+		problem = "names the source CVM itself as the replica"
+	default:
+		want, known := appHex(strings.TrimSpace(appID))
+		if known && namesOtherApp(vm.AppID, want) {
+			problem = fmt.Sprintf("names app %s, not the source's app_%s", oneLine(vm.AppID, 64), want)
+		}
+	}
+	if problem == "" {
+		return nil
+	}
+	e := &UnreadableCreatedError{Method: method, Path: path, SourceVMUUID: sourceUUID, AppID: appID, VM: vm,
+		Err: &ResponseError{Err: fmt.Errorf("the answer %s: %w", problem, ErrUnexpectedBody)}}
+	if res != nil {
+		e.StatusCode, e.RequestID = res.StatusCode, res.RequestID
+		e.Err.(*ResponseError).StatusCode, e.Err.(*ResponseError).RequestID = res.StatusCode, res.RequestID
+	}
+	return e
 }

@@ -236,6 +236,9 @@ func (c *command) replicate(ctx context.Context) error {
 		c.progressf("Replicating %s (on-chain registration with the owner key if needed)…\n", c.o.source)
 	}
 	vm, err := c.client.Replicate(ctx, c.o.source, req)
+	if answer, lie := c.unusableAnswer(err); answer != nil {
+		return c.refuseAnswer(answer, lie)
+	}
 	if err != nil {
 		var pre *phala.ErrOnchainPrerequisite
 		if req.Registrar == nil && errors.As(err, &pre) {
@@ -251,10 +254,7 @@ func (c *command) finish(ctx context.Context, vm *phala.VM) error {
 	if err := c.checkReplica(vm); err != nil {
 		// Show what the server answered, then fail: nothing is waited for
 		// or verified on its word.
-		if perr := c.printReplica(vm, nil, false); perr != nil {
-			return perr
-		}
-		return err
+		return c.refuseAnswer(vm, err)
 	}
 	var cvm *phala.CVM
 	var werr error
@@ -432,6 +432,31 @@ func objectFields(b []byte) ([]objectField, bool) {
 	return fields, true
 }
 
+// unusableAnswer returns, for an SDK error saying that a 2xx answer does not
+// identify the new replica (*phala.UnreadableCreatedError with the decoded
+// VM), that answer and the command's error for it: its own replyError when it
+// sees the same problem, else the SDK's error. It returns nil, nil for any
+// other error.
+func (c *command) unusableAnswer(err error) (*phala.VM, error) {
+	var u *phala.UnreadableCreatedError
+	if !errors.As(err, &u) || u.VM == nil {
+		return nil, nil
+	}
+	if lie := c.checkReplica(u.VM); lie != nil {
+		return u.VM, lie
+	}
+	return u.VM, err
+}
+
+// refuseAnswer prints the server's unusable answer, then returns lie: the
+// replica is neither waited for nor verified on its word.
+func (c *command) refuseAnswer(answer *phala.VM, lie error) error {
+	if perr := c.printReplica(answer, nil, false); perr != nil {
+		return perr
+	}
+	return lie
+}
+
 // replyError reports a 2xx answer to a replicate or commit that names a
 // replica the command cannot take for the one it asked for: no usable
 // vm_uuid (nothing identifies it), the source CVM's own vm_uuid, or an app
@@ -594,6 +619,9 @@ func (c *command) prepare(ctx context.Context) error {
 		return err
 	}
 	p, err := c.client.PrepareReplica(ctx, c.o.source, req)
+	if answer, lie := c.unusableAnswer(err); answer != nil {
+		return c.refuseAnswer(answer, lie)
+	}
 	var created *phala.ReplicaCreatedError
 	if errors.As(err, &created) && created.VM != nil {
 		// The server created the replica at once (a Cloud KMS source needs
@@ -652,6 +680,9 @@ func (c *command) commit(ctx context.Context) error {
 			c.preparedApp = p.AppID
 		}
 		vm, err = c.client.CommitPrepared(ctx, p, tx)
+		if answer, lie := c.unusableAnswer(err); answer != nil {
+			return c.refuseAnswer(answer, lie)
+		}
 		if err != nil {
 			return err
 		}
@@ -663,6 +694,9 @@ func (c *command) commit(ctx context.Context) error {
 		vm, err = c.client.CommitReplica(ctx, vmUUID, phala.CommitRequest{
 			Token: string(c.o.token), ComposeHash: c.o.composeHash, TransactionHash: tx,
 		})
+		if answer, lie := c.unusableAnswer(err); answer != nil {
+			return c.refuseAnswer(answer, lie)
+		}
 		if err != nil {
 			return err
 		}
@@ -760,6 +794,14 @@ func (c *command) scale(ctx context.Context) error {
 	// is reported as such and not waited for; the POST is not sent again.
 	var lieErr error
 	for i, r := range results {
+		if answer, lie := c.unusableAnswer(r.Err); answer != nil {
+			// The SDK refused the answer: show it, with this command's words.
+			results[i].VM, results[i].Err = answer, lie
+			if lieErr == nil {
+				lieErr = lie
+			}
+			continue
+		}
 		if r.VM == nil || r.Err != nil {
 			continue
 		}
