@@ -163,15 +163,6 @@ func deletes(f *setFixture) []string {
 	return out
 }
 
-func posts(f *setFixture) int {
-	n := 0
-	for _, r := range f.writes() {
-		if r.Method == http.MethodPost {
-			n++
-		}
-	}
-	return n
-}
 
 // entries returns the listing's objects.
 func entries(v any) []any { l, _ := v.([]any); return l }
