@@ -1,11 +1,9 @@
 package phala
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,16 +33,8 @@ func TestCrossCheckOverlapsChainRead(t *testing.T) {
 		mu       sync.Mutex
 		readSeen chan struct{}
 	)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		resp, err := http.Post(chain.URL(), "application/json", bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		if bytes.Contains(body, []byte(`"eth_call"`)) {
+	proxy := onchaintest.NewRPCProxy(chain.URL(), func(methods []string) {
+		if slices.Contains(methods, "eth_call") {
 			mu.Lock()
 			select {
 			case <-readSeen:
@@ -53,9 +43,7 @@ func TestCrossCheckOverlapsChainRead(t *testing.T) {
 			}
 			mu.Unlock()
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(out)
-	}))
+	})
 	t.Cleanup(proxy.Close)
 	ec, rc, err := onchain.Dial(ctx, onchain.ChainConfig{ID: onchaintest.ChainID, RPCURL: proxy.URL})
 	require.NoError(t, err)

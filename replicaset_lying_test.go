@@ -163,7 +163,6 @@ func deletes(f *setFixture) []string {
 	return out
 }
 
-
 // entries returns the listing's objects.
 func entries(v any) []any { l, _ := v.([]any); return l }
 

@@ -100,19 +100,7 @@ func TestReceiptWaitFollowsNewHeads(t *testing.T) {
 	chain := newChain(t, onchaintest.WithHTTP(), onchaintest.WithWebSocket())
 	ws, wsURL := newWSCounter(t, chain.WSURL())
 	hc, httpURL := newRPCCounter(t, chain.URL())
-	httpCount := func(method string) int {
-		hc.mu.Lock()
-		defer hc.mu.Unlock()
-		n := 0
-		for _, trip := range hc.trips {
-			for _, m := range trip {
-				if m == method {
-					n++
-				}
-			}
-		}
-		return n
-	}
+	httpCount := hc.Count
 	// A receipt poll asks for both transactions: count batches, not entries.
 	const entriesPerPoll = 2
 

@@ -1,11 +1,6 @@
 package onchain
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -18,11 +13,11 @@ import (
 	"github.com/phalaforge/phala-go/onchain/onchaintest"
 )
 
-// rpcCounter is a JSON-RPC proxy that records every HTTP request (one round
-// trip) and the methods of its entries.
+// rpcCounter is a JSON-RPC proxy (onchaintest.RPCProxy) that records every
+// HTTP request (one round trip) and the methods of its entries.
 type rpcCounter struct {
-	mu    sync.Mutex
-	trips [][]string
+	*onchaintest.RPCProxy
+	mu sync.Mutex
 	// answered, when set, is called with each round trip's methods once
 	// its answer has come back from the chain, before it is relayed.
 	answered func(methods []string)
@@ -31,44 +26,16 @@ type rpcCounter struct {
 func newRPCCounter(t *testing.T, target string) (*rpcCounter, string) {
 	t.Helper()
 	c := &rpcCounter{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var msgs []struct {
-			Method string `json:"method"`
-		}
-		if b := bytes.TrimSpace(body); len(b) > 0 && b[0] == '[' {
-			_ = json.Unmarshal(b, &msgs)
-		} else {
-			msgs = append(msgs, struct {
-				Method string `json:"method"`
-			}{})
-			_ = json.Unmarshal(b, &msgs[0])
-		}
-		methods := make([]string, len(msgs))
-		for i, m := range msgs {
-			methods[i] = m.Method
-		}
-		c.mu.Lock()
-		c.trips = append(c.trips, methods)
-		c.mu.Unlock()
-		resp, err := http.Post(target, "application/json", bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
+	c.RPCProxy = onchaintest.NewRPCProxy(target, func(methods []string) {
 		c.mu.Lock()
 		hook := c.answered
 		c.mu.Unlock()
 		if hook != nil {
 			hook(methods)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, resp.Body)
-	}))
-	t.Cleanup(srv.Close)
-	return c, srv.URL
+	})
+	t.Cleanup(c.Close)
+	return c, c.URL
 }
 
 // split returns the round trips that are receipt polls (eth_getTransactionReceipt
@@ -76,10 +43,8 @@ func newRPCCounter(t *testing.T, target string) (*rpcCounter, string) {
 // others, counts the entries of the others by method, and lists the header
 // reads of each poll.
 func (c *rpcCounter) split() (polls int, other [][]string, byMethod map[string]int, pollHeaders []int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	byMethod = map[string]int{}
-	for _, trip := range c.trips {
+	for _, trip := range c.Trips() {
 		receipts, headers := 0, 0
 		for _, m := range trip {
 			switch m {
@@ -102,11 +67,7 @@ func (c *rpcCounter) split() (polls int, other [][]string, byMethod map[string]i
 	return polls, other, byMethod, pollHeaders
 }
 
-func (c *rpcCounter) reset() {
-	c.mu.Lock()
-	c.trips = nil
-	c.mu.Unlock()
-}
+func (c *rpcCounter) reset() { c.Reset() }
 
 // TestEnsureRegisteredRoundTrips holds auto-registration through Dial to
 // the protocol minimum: Dial's chain id, one batch for the state and every

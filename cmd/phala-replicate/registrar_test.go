@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -34,30 +31,20 @@ func TestLazyRegistrarOverlapsTheCheck(t *testing.T) {
 		dialled chan struct{} // closed at the first eth_chainId answer
 		sent    int
 	)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		resp, err := http.Post(chain.URL(), "application/json", bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
+	proxy := onchaintest.NewRPCProxy(chain.URL(), func(methods []string) {
 		mu.Lock()
-		if bytes.Contains(body, []byte(`"eth_chainId"`)) {
+		defer mu.Unlock()
+		if slices.Contains(methods, "eth_chainId") {
 			select {
 			case <-dialled:
 			default:
 				close(dialled)
 			}
 		}
-		if bytes.Contains(body, []byte(`"eth_sendRawTransaction"`)) {
+		if slices.Contains(methods, "eth_sendRawTransaction") {
 			sent++
 		}
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(out)
-	}))
+	})
 	t.Cleanup(proxy.Close)
 
 	errLie := errors.New("the payload is not the source's")
