@@ -427,8 +427,7 @@ func checkCreates(plan *ReplicaSetPlan, creates []CreateOutcome) {
 
 // planRegistrar is the Registrar of an apply's creates: it registers the
 // device of a 465 only when it is one the plan read for its target nodes (the
-// node list may have changed since, in step with the 465). Without the
-// checked variant of the Registrar, the SDK checks the 465 before calling it.
+// node list may have changed since, in step with the 465).
 type planRegistrar struct {
 	reg     Registrar
 	allowed map[common.Hash]bool
@@ -447,13 +446,39 @@ func newPlanRegistrar(reg Registrar, devices []string) *planRegistrar {
 
 // EnsureRegistered implements Registrar.
 func (pr *planRegistrar) EnsureRegistered(ctx context.Context, pre *onchain.ErrOnchainPrerequisite) (*onchain.Registration, error) {
-	if pre != nil && pre.DeviceID != "" {
-		if d, err := pre.DeviceIDBytes(); err != nil || !pr.allowed[d] {
-			return nil, &PayloadMismatchError{Field: "device_id", Payload: pre.DeviceID,
-				From: "the devices the plan read for its target nodes", Candidates: pr.devices, Prerequisite: pre}
+	if err := pr.checkDevice(pre); err != nil {
+		return nil, err
+	}
+	return pr.reg.EnsureRegistered(ctx, pre)
+}
+
+// EnsureRegisteredChecked keeps the SDK's check of the 465 beside the chain
+// read when the wrapped Registrar can do so; the plan's device check, which
+// needs no request, comes first.
+func (pr *planRegistrar) EnsureRegisteredChecked(ctx context.Context, pre *onchain.ErrOnchainPrerequisite, check func(context.Context) error) (*onchain.Registration, error) {
+	if err := pr.checkDevice(pre); err != nil {
+		return nil, err
+	}
+	if cr, ok := pr.reg.(checkingRegistrar); ok {
+		return cr.EnsureRegisteredChecked(ctx, pre, check)
+	}
+	if check != nil {
+		if err := check(ctx); err != nil {
+			return nil, err
 		}
 	}
 	return pr.reg.EnsureRegistered(ctx, pre)
+}
+
+// checkDevice refuses a 465 device the plan did not read for its nodes.
+func (pr *planRegistrar) checkDevice(pre *onchain.ErrOnchainPrerequisite) error {
+	if pre != nil && pre.DeviceID != "" {
+		if d, err := pre.DeviceIDBytes(); err != nil || !pr.allowed[d] {
+			return &PayloadMismatchError{Field: "device_id", Payload: pre.DeviceID,
+				From: "the devices the plan read for its target nodes", Candidates: pr.devices, Prerequisite: pre}
+		}
+	}
+	return nil
 }
 
 func hasLiveRemoval(p *ReplicaSetPlan) bool {
