@@ -14,11 +14,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -381,12 +379,12 @@ func call(sig, hexArg string) []byte {
 	return append(crypto.Keccak256([]byte(sig))[:4], common.HexToHash(hexArg).Bytes()...)
 }
 
-// rpcCounter forwards JSON-RPC to the chain, counting calls and recording
-// their methods in order.
+// rpcCounter relays JSON-RPC to the chain (onchaintest.RPCProxy), counting
+// round trips and calls, recording their methods in order, and adding delay
+// to every round trip.
 type rpcCounter struct {
-	target  string
+	proxy   *onchaintest.RPCProxy
 	url     string
-	srv     *http.Server
 	calls   atomic.Int64
 	posts   atomic.Int64 // HTTP requests (a batch is one)
 	delay   atomic.Int64 // latency added to every request, in nanoseconds
@@ -395,17 +393,20 @@ type rpcCounter struct {
 }
 
 func newRPCCounter(target string) (*rpcCounter, error) {
-	ln, err := listenLoopback()
-	if err != nil {
-		return nil, err
-	}
-	c := &rpcCounter{target: target, url: "http://" + ln.Addr().String()}
-	c.srv = &http.Server{Handler: http.HandlerFunc(c.serve)}
-	go func() { _ = c.srv.Serve(ln) }()
+	c := &rpcCounter{}
+	c.proxy = onchaintest.NewRPCProxy(target, func(methods []string) {
+		c.posts.Add(1)
+		c.calls.Add(int64(len(methods)))
+		c.mu.Lock()
+		c.methods = append(c.methods, methods...)
+		c.mu.Unlock()
+		time.Sleep(time.Duration(c.delay.Load()))
+	})
+	c.url = c.proxy.URL
 	return c, nil
 }
 
-func (c *rpcCounter) close() { _ = c.srv.Close() }
+func (c *rpcCounter) close() { c.proxy.Close() }
 
 func (c *rpcCounter) reset() {
 	c.mu.Lock()
@@ -413,43 +414,6 @@ func (c *rpcCounter) reset() {
 	c.calls.Store(0)
 	c.posts.Store(0)
 	c.methods = nil
-}
-
-func (c *rpcCounter) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return
-	}
-	var msgs []struct {
-		Method string `json:"method"`
-	}
-	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' {
-		_ = json.Unmarshal(body, &msgs)
-	} else {
-		msgs = msgs[:0]
-		var m struct {
-			Method string `json:"method"`
-		}
-		_ = json.Unmarshal(body, &m)
-		msgs = append(msgs, m)
-	}
-	c.posts.Add(1)
-	c.calls.Add(int64(len(msgs)))
-	c.mu.Lock()
-	for _, m := range msgs {
-		c.methods = append(c.methods, m.Method)
-	}
-	c.mu.Unlock()
-	time.Sleep(time.Duration(c.delay.Load()))
-	resp, err := http.Post(c.target, "application/json", bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
 }
 
 // waits returns the transactions sent and the confirmation waits: runs of
