@@ -43,8 +43,13 @@ func parseQuote(raw []byte) (q *pb.QuoteV4, err error) {
 	return v4, nil
 }
 
-// verifyQuote checks the quote's signatures up to the trusted root (offline), then, if
-// collateral is available, the collateral and the TCB status. It returns the status.
+// verifyQuote checks the quote's signatures up to the trusted root, and, if collateral
+// is available, the collateral and the TCB status. It returns the status.
+//
+// With collateral go-tdx-guest runs once: its run with collateral checks every
+// signature its offline run does. Only when that run fails short of its last steps is
+// the quote checked offline as well, to tell a bad quote (CheckQuoteSignature) from
+// bad collateral (CheckCollateral).
 func verifyQuote(ctx context.Context, q *pb.QuoteV4, cfg *config) (status TCBStatus, advisories []string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -53,26 +58,34 @@ func verifyQuote(ctx context.Context, q *pb.QuoteV4, cfg *config) (status TCBSta
 		}
 	}()
 	now := cfg.now()
-	offline := &verify.Options{Now: now, TrustedRoots: cfg.roots}
-	if err := verify.TdxQuote(q, offline); err != nil {
-		return TCBUnknown, nil, &CheckError{Check: CheckQuoteSignature, Err: err}
+	offline := func() error {
+		if err := verify.TdxQuote(q, &verify.Options{Now: now, TrustedRoots: cfg.roots}); err != nil {
+			return &CheckError{Check: CheckQuoteSignature, Err: err}
+		}
+		return nil
 	}
 	var getter trust.HTTPSGetter
 	switch {
 	case cfg.collateral != nil:
 		g, err := newCollateralGetter(cfg.collateral)
 		if err != nil {
+			if qerr := offline(); qerr != nil { // a bad quote is reported first
+				return TCBUnknown, nil, qerr
+			}
 			return TCBUnknown, nil, err
 		}
 		getter = g
 	case cfg.pccsURL != "":
 		getter = &pccsGetter{ctx: ctx, base: cfg.pccsURL, client: cfg.httpClient}
 	default:
-		return TCBUnknown, nil, nil
+		return TCBUnknown, nil, offline()
 	}
 	rec := &recordingGetter{inner: getter, bodies: map[string][]byte{}}
 	withColl := &verify.Options{Now: now, TrustedRoots: cfg.roots, GetCollateral: true, CheckRevocations: true, Getter: rec}
 	if verr := verify.TdxQuote(q, withColl); verr != nil && !isTailError(verr) {
+		if err := offline(); err != nil {
+			return TCBUnknown, nil, err
+		}
 		return TCBUnknown, nil, &CheckError{Check: CheckCollateral, Err: verr}
 	}
 	// go-tdx-guest has verified the PCK chain, the CRLs, the signatures of the TCB info

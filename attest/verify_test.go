@@ -144,6 +144,16 @@ func TestVerifyRejectsTampering(t *testing.T) {
 				require.NotEqual(t, f.Collateral.TCBInfo, c.TCBInfo)
 				return &c
 			}())}},
+		// With collateral go-tdx-guest runs once; a failure must still name the quote, not
+		// the collateral, when the quote is at fault.
+		{name: "one byte of the quote signature flipped, with collateral", check: CheckQuoteSignature,
+			tamper: func(e *Evidence) { e.Quote[quoteSignatureOffset+5] ^= 1 },
+			opts:   []Option{WithCollateral(f.Collateral)}},
+		{name: "one byte of the quote signature flipped, collateral unreadable", check: CheckQuoteSignature,
+			tamper: func(e *Evidence) { e.Quote[quoteSignatureOffset+5] ^= 1 },
+			opts:   []Option{WithCollateral(&Collateral{PCKCRL: "not hex"})}},
+		{name: "collateral unreadable", check: CheckCollateral,
+			opts: []Option{WithCollateral(&Collateral{PCKCRL: "not hex"})}},
 		{name: "certificates expired", check: CheckQuoteSignature,
 			opts: []Option{WithTime(time.Date(2055, 1, 1, 0, 0, 0, 0, time.UTC))}},
 		{name: "trusted roots exclude Intel", check: CheckQuoteSignature,
