@@ -145,6 +145,12 @@ func commitHint(apiErr *APIError) *hintError {
 // *OutcomeUnknownError; a 2xx whose body cannot be read gives one wrapping
 // *UnreadableCreatedError (the replica exists: find it with ListReplicas).
 func (c *Client) CommitReplica(ctx context.Context, vmUUID string, req CommitRequest) (*VM, error) {
+	return c.commit(ctx, vmUUID, req, "")
+}
+
+// commit is CommitReplica; appID, when known (a PreparedReplica's), is the
+// source's app, which the answer's VM must not contradict.
+func (c *Client) commit(ctx context.Context, vmUUID string, req CommitRequest, appID string) (*VM, error) {
 	uuid, err := parseVMUUID("vmUUID", vmUUID)
 	if err != nil {
 		return nil, err
@@ -179,7 +185,7 @@ func (c *Client) CommitReplica(ctx context.Context, vmUUID string, req CommitReq
 		hideInAPIError(err, token) // a 422 or 466 may echo the token it refused
 		return nil, commitError(uuid, err)
 	}
-	if err := checkNewReplica(http.MethodPost, pathf("/cvms/%s/commit-replica", uuid), res, &vm, uuid, ""); err != nil {
+	if err := checkNewReplica(http.MethodPost, pathf("/cvms/%s/commit-replica", uuid), res, &vm, uuid, appID); err != nil {
 		return nil, err
 	}
 	return &vm, nil
@@ -212,14 +218,16 @@ func commitError(uuid string, err error) error {
 }
 
 // CommitPrepared commits a PreparedReplica (see CommitReplica) with txHash, the
-// registration transaction or AlreadyRegistered. Its expiry is checked first.
+// registration transaction or AlreadyRegistered. Its expiry is checked first,
+// and an answer naming an app other than its AppID is refused like one naming
+// no valid vm_uuid (*UnreadableCreatedError).
 func (c *Client) CommitPrepared(ctx context.Context, p *PreparedReplica, txHash string) (*VM, error) {
 	if p == nil {
 		return nil, invalidArg("PreparedReplica", "", "must not be nil")
 	}
-	return c.CommitReplica(ctx, p.SourceVMUUID, CommitRequest{
+	return c.commit(ctx, p.SourceVMUUID, CommitRequest{
 		Token: p.CommitToken, ComposeHash: p.ComposeHash, TransactionHash: txHash, ExpiresAt: p.ExpiresAt,
-	})
+	}, p.AppID)
 }
 
 // normTxHash validates a transaction_hash: AlreadyRegistered, or 0x (0X accepted)

@@ -24,15 +24,17 @@ func TestAnswerNotNamingTheNewReplica(t *testing.T) {
 		name    string
 		answer  map[string]any
 		source  string // the argument: a vm_uuid or an app id
-		commit  bool
+		via     string // "replicate", "commit" or "prepared" (CommitPrepared, which knows the app)
 		problem string
 	}{
-		{"empty object", map[string]any{}, srcUUID, false, "no valid vm_uuid"},
-		{"vm_uuid a number", withUUID(123), srcUUID, false, "no valid vm_uuid"},
-		{"the source's own vm_uuid", withUUID(srcUUID), srcUUID, false, "the source CVM itself"},
-		{"another app, app id source", vmObject(newUUID, otherApp, hashA), "app_" + appHexID, false, "not the source's app"},
-		{"commit without vm_uuid", withUUID(nil), srcUUID, true, "no valid vm_uuid"},
-		{"commit naming the source", withUUID(srcUUID), srcUUID, true, "the source CVM itself"},
+		{"empty object", map[string]any{}, srcUUID, "replicate", "no valid vm_uuid"},
+		{"vm_uuid a number", withUUID(123), srcUUID, "replicate", "no valid vm_uuid"},
+		{"the source's own vm_uuid", withUUID(srcUUID), srcUUID, "replicate", "the source CVM itself"},
+		{"another app, app id source", vmObject(newUUID, otherApp, hashA), "app_" + appHexID, "replicate", "not the source's app"},
+		{"commit without vm_uuid", withUUID(nil), srcUUID, "commit", "no valid vm_uuid"},
+		{"commit naming the source", withUUID(srcUUID), srcUUID, "commit", "the source CVM itself"},
+		{"prepared commit naming another app", vmObject(newUUID, otherApp, hashA), srcUUID, "prepared", "not the source's app"},
+		{"prepared commit without vm_uuid", withUUID(""), srcUUID, "prepared", "no valid vm_uuid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,9 +52,13 @@ func TestAnswerNotNamingTheNewReplica(t *testing.T) {
 				vm  *VM
 				err error
 			)
-			if tt.commit {
+			switch tt.via {
+			case "commit":
 				vm, err = c.CommitReplica(context.Background(), srcUUID, CommitRequest{Token: token, ComposeHash: hashA, TransactionHash: AlreadyRegistered})
-			} else {
+			case "prepared":
+				vm, err = c.CommitPrepared(context.Background(), &PreparedReplica{SourceVMUUID: srcUUID, CommitToken: token,
+					ComposeHash: hashA, AppID: "0x" + appHexID}, AlreadyRegistered)
+			default:
 				vm, err = c.Replicate(context.Background(), tt.source, ReplicateRequest{})
 			}
 			assert.Nil(t, vm)
