@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -211,12 +210,8 @@ func (c *command) verifyCreated(ctx context.Context, vmUUID string, cvm *phala.C
 // (GET /cvms/{source}, once per run). It keeps an API that answers the new replica
 // with a CVM of another app from having that app verified as the replica.
 func (c *command) sourceAppID(ctx context.Context) (string, error) {
-	s := strings.TrimSpace(c.o.source)
-	for _, p := range []string{"app_", "0x", "0X"} {
-		s = strings.TrimPrefix(s, p)
-	}
-	if _, err := hex.DecodeString(s); err == nil && len(s) == 40 {
-		return strings.ToLower(s), nil
+	if s := strings.TrimSpace(c.o.source); isAppID(s) {
+		return s, nil // VerifyReplica accepts each form
 	}
 	if c.source == nil {
 		src, err := c.client.GetCVM(ctx, c.o.source)
