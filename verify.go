@@ -60,17 +60,8 @@ func (c *Client) VerifyReplica(ctx context.Context, vmUUID string, opts VerifyOp
 	}
 	v := &Verification{VMUUID: id}
 	var instanceID string
-	if opts.AppID != "" {
-		if v.ExpectedAppID, err = parseAppID("AppID", opts.AppID); err != nil {
-			return nil, err
-		}
-	}
-	if opts.ComposeHash != "" {
-		h, err := normComposeHash("ComposeHash", opts.ComposeHash)
-		if err != nil {
-			return nil, err
-		}
-		v.ExpectedComposeHash = strings.ToLower(strings.TrimPrefix(h, "0x"))
+	if v.ExpectedAppID, v.ExpectedComposeHash, err = opts.expectations(""); err != nil {
+		return nil, err
 	}
 	if opts.CVM != nil {
 		if u, ok := canonicalUUID(opts.CVM.VMUUID); !ok || u != id {
@@ -91,11 +82,9 @@ func (c *Client) VerifyReplica(ctx context.Context, vmUUID string, opts VerifyOp
 			}
 		}
 		if v.ExpectedComposeHash == "" {
-			h, err := normComposeHash("ComposeHash", cvm.ComposeHash)
-			if err != nil {
+			if v.ExpectedComposeHash, err = composeHex("ComposeHash", cvm.ComposeHash); err != nil {
 				return nil, fmt.Errorf("phala: CVM %s reports no usable compose hash; pass VerifyOptions.ComposeHash: %w", id, err)
 			}
-			v.ExpectedComposeHash = strings.ToLower(strings.TrimPrefix(h, "0x"))
 		}
 	}
 	att, err := c.GetCVMAttestation(ctx, id)
@@ -120,6 +109,31 @@ func (c *Client) VerifyReplica(ctx context.Context, vmUUID string, opts VerifyOp
 		v.InstanceChecked = true
 	}
 	return v, nil
+}
+
+// expectations returns the caller's AppID and ComposeHash as lowercase hex, "" where
+// not given; field names in an error are prefixed with prefix.
+func (o *VerifyOptions) expectations(prefix string) (appID, composeHash string, err error) {
+	if o.AppID != "" {
+		if appID, err = parseAppID(prefix+"AppID", o.AppID); err != nil {
+			return "", "", err
+		}
+	}
+	if o.ComposeHash != "" {
+		if composeHash, err = composeHex(prefix+"ComposeHash", o.ComposeHash); err != nil {
+			return "", "", err
+		}
+	}
+	return appID, composeHash, nil
+}
+
+// composeHex validates a compose hash and returns its 64 hex digits in lowercase.
+func composeHex(arg, s string) (string, error) {
+	h, err := normComposeHash(arg, s)
+	if err != nil {
+		return "", err
+	}
+	return strings.ToLower(strings.TrimPrefix(h, "0x")), nil
 }
 
 // CheckInstanceID is the [attest.Check] of [Client.VerifyReplica] that compares the

@@ -216,17 +216,8 @@ func checkVerifyOptions(v *VerifyOptions) error {
 	if v.CVM != nil {
 		return invalidArg("Verify.CVM", v.CVM.VMUUID, "leave it nil: the wait verifies each replica with the CVM it read")
 	}
-	if v.AppID != "" {
-		if _, err := parseAppID("Verify.AppID", v.AppID); err != nil {
-			return err
-		}
-	}
-	if v.ComposeHash != "" {
-		if _, err := normComposeHash("Verify.ComposeHash", v.ComposeHash); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, _, err := v.expectations("Verify.")
+	return err
 }
 
 // ErrVerificationFailed is matched by [*VerificationError].
