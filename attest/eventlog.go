@@ -75,7 +75,6 @@ type measured struct {
 	instanceID  []byte
 	keyProvider []byte
 	found       map[string]bool
-	runtime     []string // names of runtime events, in order
 }
 
 // isIdentityEvent reports whether a runtime event may occur only once: a second one
@@ -137,7 +136,6 @@ func replayRTMR3(events []Event) (*measured, error) {
 			case "key-provider":
 				m.keyProvider = payload
 			}
-			m.runtime = append(m.runtime, ev.Event)
 		}
 		m.rtmr3 = Extend(m.rtmr3, d)
 	}
