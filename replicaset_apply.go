@@ -291,6 +291,10 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opti
 		if err != nil {
 			return nil, err
 		}
+		// The re-plan just read the source: a 465 is checked against it
+		// (app, compose hash, chain) without a GET per create, and a 2xx
+		// naming another app is refused by the replicate call itself.
+		rep.cvm = plan.source
 		reps[cr.NodeID] = rep
 	}
 	runAll(ctx, len(plan.Creates), conc, func(i int) {

@@ -1114,3 +1114,43 @@ func TestCommitPreparedSetAnswerOfAnotherApp(t *testing.T) {
 	}
 	_ = app
 }
+
+// After the set registration, every create meets a 465 (a backend asking to
+// register what is registered already): each is checked against the source
+// CVM the apply's re-plan just read, not a GET of it per create.
+func TestReplicaSetApply465ReadsSourceOnce(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+	require.NoError(t, err)
+	for _, name := range []string{"k1", "k2", "k3"} {
+		sb.Server.AddNode(phalatest.Node{Name: name, Region: "k", Listed: true, OnchainKMS: true})
+	}
+	lt := &lyingTransport{}
+	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+	require.NoError(t, err)
+	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Region: "k", Count: 3}}}
+	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, plan.Creates, 3)
+	lt.add(&lie{method: http.MethodPost, path: func(p string) bool { return strings.HasSuffix(p, "/replicas") }, count: 3, prepare: true})
+	reg, err := onchain.NewRegistrar(sb.Chain.Client, sb.Chain.Transactor(1), onchain.WithPollInterval(5e6))
+	require.NoError(t, err)
+	sb.Server.ResetRequests()
+
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Registrar: reg})
+	require.NoError(t, err)
+	for _, o := range res.Creates {
+		require.NoError(t, o.Err)
+	}
+	assert.Len(t, sb.Server.Replicas(), 3)
+	gets := 0
+	for _, r := range sb.Server.Requests() {
+		if r.Method == http.MethodGet && r.Path == "/cvms/"+app.CVM.VMUUID {
+			gets++
+		}
+	}
+	assert.Equal(t, 1, gets, "the source CVM is read once, by the re-plan")
+}

@@ -141,6 +141,8 @@ type ReplicaSetPlan struct {
 	// PruneDevices: planned with PlanOptions.PruneDevices.
 	PruneDevices bool   `json:"prune_devices,omitempty"`
 	Fingerprint  string `json:"fingerprint"` // sha256 of the state read
+
+	source *CVM // the source CVM as the plan read it; nil in a plan read back from JSON
 }
 
 // Empty reports whether the plan changes nothing (no create, no removal and
@@ -560,6 +562,7 @@ func computePlan(spec *ReplicaSet, st *setState) (*ReplicaSetPlan, error) {
 	p := &ReplicaSetPlan{
 		Spec: *spec, AppID: st.app, ComposeHash: st.hash, OnchainKMS: st.source.OnchainKMS(),
 		Keep: []SetInstance{}, Creates: []PlannedCreate{}, Removals: []PlannedRemoval{},
+		source: st.source,
 	}
 	p.SourceVMUUID, _ = canonicalUUID(st.source.VMUUID)
 
