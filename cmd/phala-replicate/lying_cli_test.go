@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -152,6 +153,11 @@ func TestLyingCreatedAnswer(t *testing.T) {
 		{"replicate by app id: another app", liarCVM(false, nil), liarVM(map[string]any{"app_id": strings.Repeat("ff", 20)}), "/cvms/" + liarUUID + "/replicas", []string{"app_" + liarApp}, "not the source's app"},
 		{"replicate by name: another app", liarCVM(false, nil), liarVM(map[string]any{"app_id": "0x" + strings.Repeat("ff", 20)}), "/cvms/" + liarUUID + "/replicas", []string{"src-app"}, "not the source's app"},
 		{"commit: no vm_uuid", nil, liarVM(map[string]any{"vm_uuid": nil}), "/cvms/" + liarUUID + "/commit-replica", commitArgs, "names no vm_uuid"},
+		{"commit by name: another app", liarCVM(false, nil), liarVM(map[string]any{"app_id": strings.Repeat("ff", 20)}), "/cvms/" + liarUUID + "/commit-replica",
+			append([]string{"src-app"}, commitArgs[1:]...), "not the source's app"},
+		// PREPARED: a --prepared-file of app liarApp, written by the test.
+		{"commit of a prepared file: another app", nil, liarVM(map[string]any{"app_id": "app_" + strings.Repeat("ff", 20)}), "/cvms/" + liarUUID + "/commit-replica",
+			[]string{"--commit", "--prepared-file", "PREPARED"}, "not the source's app"},
 	}
 	for _, tt := range tests {
 		for _, jsonMode := range []bool{false, true} {
@@ -161,9 +167,16 @@ func TestLyingCreatedAnswer(t *testing.T) {
 					routes = append(routes, liarRoute{method: "GET", path: "/cvms/*", body: liarJSON(t, tt.source)})
 				}
 				srv := newLiarServer(t, routes...)
-				args := tt.args
+				args := append([]string{}, tt.args...)
+				for i, a := range args {
+					if a == "PREPARED" {
+						args[i] = filepath.Join(t.TempDir(), "prepared.json")
+						require.NoError(t, os.WriteFile(args[i], []byte(liarJSON(t, &phala.PreparedReplica{SourceVMUUID: liarUUID,
+							CommitToken: liarToken, ComposeHash: liarHash, AppID: "0x" + liarApp})), 0o600))
+					}
+				}
 				if jsonMode {
-					args = append(append([]string{}, args...), "--json", "--wait")
+					args = append(args, "--json", "--wait")
 				}
 				res := runBin(t, srv.env(), args...)
 				e, text := liarOneError(t, res, jsonMode, exitAPI)

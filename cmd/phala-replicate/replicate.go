@@ -33,9 +33,7 @@ type command struct {
 	reg      *lazyRegistrar
 	verified []*phala.Verification // --verify results, for the JSON output
 	source   *phala.CVM            // the source CVM, if the workflow read it (team and KMS lines)
-	// preparedApp is the app id of the --prepared-file being committed.
-	preparedApp string
-	attest      []attest.Option // settings.attest
+	attest   []attest.Option       // settings.attest
 }
 
 // settings are defaults that callers inside this program (the demo) may
@@ -249,13 +247,10 @@ func (c *command) replicate(ctx context.Context) error {
 	return c.finish(ctx, vm)
 }
 
-// finish waits for the replica if asked, then prints it.
+// finish waits for the replica if asked, then prints it. vm is the SDK's
+// checked answer: one naming no valid vm_uuid, the source itself or another
+// app than the one the SDK was told of came back as an error (unusableAnswer).
 func (c *command) finish(ctx context.Context, vm *phala.VM) error {
-	if err := c.checkReplica(vm); err != nil {
-		// Show what the server answered, then fail: nothing is waited for
-		// or verified on its word.
-		return c.refuseAnswer(vm, err)
-	}
 	var cvm *phala.CVM
 	var werr error
 	if c.o.wait {
@@ -442,7 +437,11 @@ func (c *command) unusableAnswer(err error) (*phala.VM, error) {
 	if !errors.As(err, &u) || u.VM == nil {
 		return nil, nil
 	}
-	if lie := c.checkReplica(u.VM); lie != nil {
+	app := c.sourceApp()
+	if app == "" && isAppID(u.AppID) {
+		app = u.AppID // a prepared file's app, which the SDK checked
+	}
+	if lie := c.checkReplica(u.VM, app); lie != nil {
 		return u.VM, lie
 	}
 	return u.VM, err
@@ -477,9 +476,9 @@ func (e *replyError) Error() string {
 }
 
 // checkReplica compares a created or committed replica with what the command
-// knows of its source.
-func (c *command) checkReplica(vm *phala.VM) error {
-	app := c.sourceApp()
+// knows of its source, app its app id ("" when unknown), to say in its own words
+// what the SDK refused.
+func (c *command) checkReplica(vm *phala.VM, app string) error {
 	lie := func(format string, args ...any) error {
 		return &replyError{problem: fmt.Sprintf(format, args...), app: app}
 	}
@@ -517,7 +516,7 @@ func (c *command) sourceApp() string {
 	case isAppID(c.o.source):
 		return c.o.source
 	}
-	return c.preparedApp
+	return ""
 }
 
 // appDigits is an app id's 40 hex digits in lowercase (app_ and 0x dropped).
@@ -661,10 +660,10 @@ func (c *command) commit(ctx context.Context) error {
 	if tx == "" {
 		tx = phala.AlreadyRegistered
 	}
-	var vm *phala.VM
+	var p *phala.PreparedReplica
 	if c.o.preparedFile != "" {
-		p, err := loadPrepared(c.o.preparedFile)
-		if err != nil {
+		var err error
+		if p, err = loadPrepared(c.o.preparedFile); err != nil {
 			return err
 		}
 		if c.o.source != "" && (!isUUID(c.o.source) || normUUID(c.o.source) != normUUID(p.SourceVMUUID)) {
@@ -676,30 +675,23 @@ func (c *command) commit(ctx context.Context) error {
 		if c.o.source == "" {
 			c.o.source = p.SourceVMUUID
 		}
-		if isAppID(p.AppID) {
-			c.preparedApp = p.AppID
-		}
-		vm, err = c.client.CommitPrepared(ctx, p, tx)
-		if answer, lie := c.unusableAnswer(err); answer != nil {
-			return c.refuseAnswer(answer, lie)
-		}
-		if err != nil {
-			return err
-		}
 	} else {
 		vmUUID, err := c.commitSource(ctx)
 		if err != nil {
 			return err
 		}
-		vm, err = c.client.CommitReplica(ctx, vmUUID, phala.CommitRequest{
-			Token: string(c.o.token), ComposeHash: c.o.composeHash, TransactionHash: tx,
-		})
-		if answer, lie := c.unusableAnswer(err); answer != nil {
-			return c.refuseAnswer(answer, lie)
-		}
-		if err != nil {
-			return err
-		}
+		// The source's app, when the command knows it (an app id argument, or
+		// the CVM commitSource read), lets the SDK refuse an answer naming
+		// another app, as it does for a prepared file.
+		p = &phala.PreparedReplica{SourceVMUUID: vmUUID, CommitToken: string(c.o.token),
+			ComposeHash: c.o.composeHash, AppID: c.sourceApp()}
+	}
+	vm, err := c.client.CommitPrepared(ctx, p, tx)
+	if answer, lie := c.unusableAnswer(err); answer != nil {
+		return c.refuseAnswer(answer, lie)
+	}
+	if err != nil {
+		return err
 	}
 	return c.finish(ctx, vm)
 }
@@ -799,16 +791,6 @@ func (c *command) scale(ctx context.Context) error {
 			results[i].VM, results[i].Err = answer, lie
 			if lieErr == nil {
 				lieErr = lie
-			}
-			continue
-		}
-		if r.VM == nil || r.Err != nil {
-			continue
-		}
-		if lerr := c.checkReplica(r.VM); lerr != nil {
-			results[i].Err = lerr
-			if lieErr == nil {
-				lieErr = lerr
 			}
 		}
 	}
