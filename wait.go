@@ -82,9 +82,6 @@ type poller struct {
 
 func newPoller(opts *WaitOptions) (*poller, error) {
 	p := &poller{first: DefaultPollInterval, max: DefaultMaxPollInterval, sleep: sleep}
-	if opts == nil {
-		return p, nil
-	}
 	switch {
 	case opts.PollInterval < 0:
 		return nil, invalidArg("PollInterval", opts.PollInterval.String(), "must not be negative")
