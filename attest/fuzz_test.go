@@ -3,6 +3,7 @@ package attest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -16,6 +17,10 @@ func FuzzVerifyQuote(f *testing.F) {
 		res, err := VerifyQuote(context.Background(), quote, WithTime(dstackFixtureTime))
 		if (res == nil) == (err == nil) {
 			t.Fatalf("want exactly one of result and error, got %v and %v", res, err)
+		}
+		var ce *CheckError
+		if err != nil && !errors.As(err, &ce) {
+			t.Fatalf("want a *CheckError, got %T: %v", err, err)
 		}
 	})
 }
