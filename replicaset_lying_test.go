@@ -523,13 +523,8 @@ func TestReplicaSetApplyDelete404Lie(t *testing.T) {
 // never takes its node's device off the allow-list.
 func TestReplicaSetPruneAfterLyingDelete(t *testing.T) {
 	ctx := context.Background()
-	sb, err := sandbox.Start(ctx)
-	require.NoError(t, err)
-	t.Cleanup(sb.Close)
-	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
-	require.NoError(t, err)
-	k1 := sb.Server.AddNode(phalatest.Node{Name: "k1", Region: "k", Listed: true, OnchainKMS: true})
-	k2 := sb.Server.AddNode(phalatest.Node{Name: "k2", Region: "k", Listed: true, OnchainKMS: true})
+	sb, app, nodes := startChainApp(t, "k", "k1", "k2")
+	k1, k2 := nodes[0], nodes[1]
 	d := onchain.NewDstackApp()
 	for _, n := range []phalatest.Node{k1, k2} {
 		tx, err := sb.Chain.Transact(ctx, sb.Chain.Transactor(1), app.Contract, d.PackAddDevice(common.HexToHash(n.DeviceID)))
@@ -602,13 +597,7 @@ func TestReplicaSetLying465(t *testing.T) {
 		for _, mode := range []string{"safe", "registrar"} {
 			t.Run(tt.name+"/"+mode, func(t *testing.T) {
 				ctx := context.Background()
-				sb, err := sandbox.Start(ctx)
-				require.NoError(t, err)
-				t.Cleanup(sb.Close)
-				app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
-				require.NoError(t, err)
-				sb.Server.AddNode(phalatest.Node{Name: "k1", Region: "k", Listed: true, OnchainKMS: true})
-				sb.Server.AddNode(phalatest.Node{Name: "k2", Region: "k", Listed: true, OnchainKMS: true})
+				sb, app, _ := startChainApp(t, "k", "k1", "k2")
 				lt := &lyingTransport{}
 				c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
 				require.NoError(t, err)
@@ -674,14 +663,7 @@ func TestReplicaSetLying465(t *testing.T) {
 func preparedSetFixture(t *testing.T) (*sandbox.Sandbox, *phala.Client, *phala.PreparedSet, string, sandbox.OnchainApp) {
 	t.Helper()
 	ctx := context.Background()
-	sb, err := sandbox.Start(ctx)
-	require.NoError(t, err)
-	t.Cleanup(sb.Close)
-	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
-	require.NoError(t, err)
-	for _, name := range []string{"k1", "k2", "k3"} {
-		sb.Server.AddNode(phalatest.Node{Name: name, Region: "k", Listed: true, OnchainKMS: true})
-	}
+	sb, app, _ := startChainApp(t, "k", "k1", "k2", "k3")
 	c, err := sb.Client()
 	require.NoError(t, err)
 	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{
@@ -1005,12 +987,7 @@ func TestReplicaSetNodeListedTwice(t *testing.T) {
 // one that counts, so the foreign one stays out of the Safe batch.
 func TestReplicaSetPrepareDeviceDiffersFromPlan(t *testing.T) {
 	ctx := context.Background()
-	sb, err := sandbox.Start(ctx)
-	require.NoError(t, err)
-	t.Cleanup(sb.Close)
-	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
-	require.NoError(t, err)
-	sb.Server.AddNode(phalatest.Node{Name: "k1", Region: "k", Listed: true, OnchainKMS: true})
+	sb, app, _ := startChainApp(t, "k", "k1")
 	lt := &lyingTransport{}
 	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
 	require.NoError(t, err)
@@ -1051,12 +1028,7 @@ func TestReplicaSetPrepareDeviceDiffersFromPlan(t *testing.T) {
 // the plan read is the one that counts: nothing is signed for the other.
 func TestReplicaSetRegistrarDeviceDiffersFromPlan(t *testing.T) {
 	ctx := context.Background()
-	sb, err := sandbox.Start(ctx)
-	require.NoError(t, err)
-	t.Cleanup(sb.Close)
-	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
-	require.NoError(t, err)
-	sb.Server.AddNode(phalatest.Node{Name: "k1", Region: "k", Listed: true, OnchainKMS: true})
+	sb, app, _ := startChainApp(t, "k", "k1")
 	lt := &lyingTransport{}
 	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
 	require.NoError(t, err)
@@ -1120,14 +1092,7 @@ func TestCommitPreparedSetAnswerOfAnotherApp(t *testing.T) {
 // CVM the apply's re-plan just read, not a GET of it per create.
 func TestReplicaSetApply465ReadsSourceOnce(t *testing.T) {
 	ctx := context.Background()
-	sb, err := sandbox.Start(ctx)
-	require.NoError(t, err)
-	t.Cleanup(sb.Close)
-	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
-	require.NoError(t, err)
-	for _, name := range []string{"k1", "k2", "k3"} {
-		sb.Server.AddNode(phalatest.Node{Name: name, Region: "k", Listed: true, OnchainKMS: true})
-	}
+	sb, app, _ := startChainApp(t, "k", "k1", "k2", "k3")
 	lt := &lyingTransport{}
 	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
 	require.NoError(t, err)

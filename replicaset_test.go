@@ -402,14 +402,7 @@ func TestDeleteCVM(t *testing.T) {
 // one commit of the set creates every replica.
 func TestReplicaSetMultisigOneBatch(t *testing.T) {
 	ctx := context.Background()
-	sb, err := sandbox.Start(ctx)
-	require.NoError(t, err)
-	t.Cleanup(sb.Close)
-	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
-	require.NoError(t, err)
-	for _, name := range []string{"m1", "m2", "m3", "m4", "m5", "m6", "m7"} {
-		sb.Server.AddNode(phalatest.Node{Name: name, Region: "ms", Listed: true, OnchainKMS: true})
-	}
+	sb, app, _ := startChainApp(t, "ms", "m1", "m2", "m3", "m4", "m5", "m6", "m7")
 	c, err := sb.Client()
 	require.NoError(t, err)
 	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{
@@ -449,14 +442,7 @@ func TestReplicaSetMultisigOneBatch(t *testing.T) {
 // Key-owned: the whole set is registered with one send and one wait.
 func TestReplicaSetRegistrarOneConfirmationWait(t *testing.T) {
 	ctx := context.Background()
-	sb, err := sandbox.Start(ctx)
-	require.NoError(t, err)
-	t.Cleanup(sb.Close)
-	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
-	require.NoError(t, err)
-	for _, name := range []string{"k1", "k2", "k3"} {
-		sb.Server.AddNode(phalatest.Node{Name: name, Region: "k", Listed: true, OnchainKMS: true})
-	}
+	sb, app, _ := startChainApp(t, "k", "k1", "k2", "k3")
 	c, err := sb.Client()
 	require.NoError(t, err)
 	var submitted []onchain.Event
@@ -593,12 +579,7 @@ func TestReplicaSetPruneDevices(t *testing.T) {
 // and an app with nothing to read on chain never asks.
 func TestPlanReplicaSetChainFor(t *testing.T) {
 	ctx := context.Background()
-	sb, err := sandbox.Start(ctx)
-	require.NoError(t, err)
-	t.Cleanup(sb.Close)
-	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
-	require.NoError(t, err)
-	sb.Server.AddNode(phalatest.Node{Name: "c1", Region: "cf", Listed: true, OnchainKMS: true})
+	sb, app, _ := startChainApp(t, "cf", "c1")
 	c, err := sb.Client()
 	require.NoError(t, err)
 	errDial := errors.New("dial refused")
@@ -656,4 +637,22 @@ func TestPlanReplicaSetChainFor(t *testing.T) {
 			assert.Equal(t, 1, listings, "the app's instances are read once")
 		})
 	}
+}
+
+// startChainApp starts a sandbox holding an Onchain KMS app "db" (one CVM,
+// its DstackApp owned by key 1) and a listed Onchain KMS node per name, in
+// region.
+func startChainApp(t *testing.T, region string, names ...string) (*sandbox.Sandbox, sandbox.OnchainApp, []phalatest.Node) {
+	t.Helper()
+	ctx := context.Background()
+	sb, err := sandbox.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	app, err := sb.AddOnchainApp(ctx, phalatest.App{Name: "db"}, 1)
+	require.NoError(t, err)
+	nodes := make([]phalatest.Node, len(names))
+	for i, name := range names {
+		nodes[i] = sb.Server.AddNode(phalatest.Node{Name: name, Region: region, Listed: true, OnchainKMS: true})
+	}
+	return sb, app, nodes
 }
