@@ -398,7 +398,7 @@ func (r *replication) registerAndCommit(ctx context.Context, pre *ErrOnchainPrer
 		retries = 0 // nothing was just mined: no lag to wait for
 	}
 	for attempt := 0; ; attempt++ {
-		vm, err := r.c.CommitReplica(ctx, r.vmUUID(), creq)
+		vm, err := r.c.commit(ctx, r.vmUUID(), creq, r.knownAppID())
 		if err == nil {
 			return vm, nil
 		}

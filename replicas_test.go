@@ -539,6 +539,33 @@ func TestReplicateAutoRegistered(t *testing.T) {
 			`{"token":"`+token+`","compose_hash":"`+hashA+`","transaction_hash":"`+txHash+`"}`)
 	})
 
+	t.Run("a commit answer naming another app is not the replica", func(t *testing.T) {
+		t.Parallel()
+		c, mux, rec := setupRec(t)
+		rec.handle(mux, "POST /cvms/{uuid}/replicas", func(w http.ResponseWriter, r *http.Request, _ string) {
+			writeJSON(w, 465, prepareBody(appHexID, hashA, deviceHex, token, 8453, false, false))
+		})
+		rec.handle(mux, "GET /cvms/{id}", func(w http.ResponseWriter, r *http.Request, _ string) {
+			writeJSON(w, http.StatusOK, mustJSONString(cvmObject(srcUUID, appHexID, hashA, onchainKMS(8453, kms))))
+		})
+		serveNodes(rec, mux, workspaceNodes...)
+		rec.handle(mux, "POST /cvms/{uuid}/commit-replica", func(w http.ResponseWriter, r *http.Request, _ string) {
+			writeJSON(w, http.StatusOK, mustJSONString(vmObject(newUUID, otherApp, hashA)))
+		})
+		reg := &fakeRegistrar{reg: &onchain.Registration{ComposeHashTx: common32(txHash)}}
+		vm, err := c.Replicate(context.Background(), srcUUID, ReplicateRequest{Registrar: reg})
+		assert.Nil(t, vm)
+		var ae *AutoRegistrationError
+		require.ErrorAs(t, err, &ae)
+		assert.True(t, ae.Committing)
+		var u *UnreadableCreatedError
+		require.ErrorAs(t, err, &u)
+		require.NotNil(t, u.VM, "the answer, to show")
+		assert.Equal(t, newUUID, u.VM.VMUUID)
+		assert.Contains(t, err.Error(), "not the source's app")
+		assert.Equal(t, 1, strings.Count(strings.Join(rec.lines(), "\n"), "commit-replica"), "the commit is not resent")
+	})
+
 	t.Run("registration failure keeps the token", func(t *testing.T) {
 		t.Parallel()
 		c, mux, rec := setupRec(t)
