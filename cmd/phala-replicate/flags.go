@@ -220,20 +220,8 @@ func parseArgs(args []string, getenv func(string) string) (*options, error) {
 		o.count = n
 	}
 
-	for _, k := range kmsRoots {
-		b, err := parseKMSRoot(k)
-		if err != nil {
-			return nil, err
-		}
-		o.kmsRoots = append(o.kmsRoots, b)
-	}
-
-	if seen["kms-contract"] {
-		addr, err := parseKMSContract(o.kmsContract)
-		if err != nil {
-			return nil, err
-		}
-		o.kmsContract = addr
+	if err := o.resolveKMS(kmsRoots, seen); err != nil {
+		return nil, err
 	}
 
 	if err := o.checkCombinations(seen); err != nil {
@@ -396,6 +384,26 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// resolveKMS decodes the --kms-root values into o.kmsRoots and checks
+// --kms-contract (seen names the flags given), for every command that verifies.
+func (o *options) resolveKMS(kmsRoots stringList, seen map[string]bool) error {
+	for _, k := range kmsRoots {
+		b, err := parseKMSRoot(k)
+		if err != nil {
+			return err
+		}
+		o.kmsRoots = append(o.kmsRoots, b)
+	}
+	if seen["kms-contract"] {
+		addr, err := parseKMSContract(o.kmsContract)
+		if err != nil {
+			return err
+		}
+		o.kmsContract = addr
+	}
+	return nil
 }
 
 // resolveShared fills what every command (replicate, plan, apply) takes from

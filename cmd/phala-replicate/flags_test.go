@@ -296,3 +296,37 @@ func FuzzParseArgs(f *testing.F) {
 		}
 	})
 }
+
+// plan and apply read --kms-root and --kms-contract as replicate does: decoded,
+// checksummed, and a bad value refused with the same message.
+func TestSetArgsKMSFlags(t *testing.T) {
+	root33, root65 := "0x02"+strings.Repeat("11", 32), "04"+strings.Repeat("22", 64)
+	contract := strings.Repeat("ab", 20)
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"decoded", []string{"--kms-root", root33, "--kms-root", root65, "--kms-contract", " 0x" + contract + " "}, ""},
+		{"bad root", []string{"--kms-root", "0x1234"}, "--kms-root must be a secp256k1 public key"},
+		{"bad contract", []string{"--kms-contract", "app_" + contract}, "--kms-contract must be a contract address"},
+		{"empty contract", []string{"--kms-contract", ""}, "--kms-contract must be a contract address"},
+	}
+	for _, verb := range []string{"plan", "apply"} {
+		for _, tt := range tests {
+			t.Run(verb+" "+tt.name, func(t *testing.T) {
+				so, err := parseSetArgs(verb, append([]string{"-f", "set.json"}, tt.args...), envOf(nil))
+				if tt.wantErr != "" {
+					require.Error(t, err)
+					assert.Contains(t, err.Error(), tt.wantErr)
+					return
+				}
+				require.NoError(t, err)
+				require.Len(t, so.kmsRoots, 2)
+				assert.Len(t, so.kmsRoots[0], 33)
+				assert.Len(t, so.kmsRoots[1], 65)
+				assert.Equal(t, common.HexToAddress(contract).Hex(), so.kmsContract)
+			})
+		}
+	}
+}

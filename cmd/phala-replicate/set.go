@@ -102,19 +102,8 @@ func parseSetArgs(verb string, args []string, getenv func(string) string) (*setO
 	if so.concurrency < 0 || so.concurrency > maxCount {
 		return nil, usagef("--concurrency must be between 1 and %d (got %d)", maxCount, so.concurrency)
 	}
-	for _, k := range kmsRoots {
-		b, err := parseKMSRoot(k)
-		if err != nil {
-			return nil, err
-		}
-		o.kmsRoots = append(o.kmsRoots, b)
-	}
-	if seen["kms-contract"] {
-		addr, err := parseKMSContract(o.kmsContract)
-		if err != nil {
-			return nil, err
-		}
-		o.kmsContract = addr
+	if err := o.resolveKMS(kmsRoots, seen); err != nil {
+		return nil, err
 	}
 	if err := o.checkVerifyFlags(func(names ...string) string {
 		for _, n := range names {
