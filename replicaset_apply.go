@@ -390,10 +390,12 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opti
 
 // checkCreates turns into a failure (wrapping ErrUnexpectedBody) each
 // create whose 2xx answer cannot be the new replica asked for: a vm_uuid the
-// plan saw already or another create got too, another app, compose hash or
-// node. Live instances are then not removed on its word.
+// plan saw already or another create got too, another app (one the
+// replicate call's own check could not read), compose hash or node. Live
+// instances are then not removed on its word. A vm_uuid that is not usable or
+// is the source's was refused by the replicate call itself.
 func checkCreates(plan *ReplicaSetPlan, creates []CreateOutcome) {
-	known := map[string]bool{plan.SourceVMUUID: true}
+	known := map[string]bool{}
 	for _, k := range plan.Keep {
 		known[k.VMUUID] = true
 	}
@@ -663,14 +665,13 @@ func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req Repli
 }
 
 // checkCommitted refuses (wrapping ErrUnexpectedBody) a commit's answer that
-// cannot be the item's new replica: no usable vm_uuid, or another app,
-// compose hash or node.
+// cannot be the item's new replica: another app (one the commit's own check
+// could not read), compose hash or node. A vm_uuid that is not usable or is
+// the source's was refused by the commit itself.
 func checkCommitted(set *PreparedSet, app string, it *PreparedSetItem, vm *VM) error {
 	in := vm.Instance()
 	var what string
-	switch _, ok := canonicalUUID(in.VMUUID); {
-	case !ok:
-		what = fmt.Sprintf("names no usable vm_uuid (%q)", oneLine(in.VMUUID, 64))
+	switch {
 	case in.AppID != "" && in.AppID != app:
 		what = fmt.Sprintf("names app %s, not app_%s", oneLine(in.AppID, 64), app)
 	case in.ComposeHash != "" && !sameHash(in.ComposeHash, set.ComposeHash):

@@ -1063,28 +1063,46 @@ func TestReplicaSetRegistrarDeviceDiffersFromPlan(t *testing.T) {
 // A commit answered with a VM of another app: it is not recorded as the
 // node's replica, and no further replica is copied from it.
 func TestCommitPreparedSetAnswerOfAnotherApp(t *testing.T) {
-	sb, _, set, tx, app := preparedSetFixture(t)
-	ctx := context.Background()
-	otherApp, foreign := sb.AddCloudApp(phalatest.App{Name: "other"})
-	lt := &lyingTransport{}
-	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
-	require.NoError(t, err)
-	lt.add(&lie{method: http.MethodPost, path: func(p string) bool { return strings.HasSuffix(p, "/commit-replica") },
-		body: func(v any) any {
-			m := v.(map[string]any)
-			m["vm_uuid"], m["app_id"] = foreign.VMUUID, otherApp.ID
-			return m
-		}})
-	err = c.CommitPreparedSet(ctx, set, tx)
-	require.ErrorIs(t, err, phala.ErrUnexpectedBody)
-	for _, it := range set.Items {
-		assert.Empty(t, it.Committed)
-		assert.Empty(t, it.Created)
+	tests := []struct {
+		name   string
+		answer func(app sandbox.OnchainApp, foreign phalatest.CVM, otherApp phalatest.App) (uuid, appID string)
+	}{
+		{"another app's CVM", func(_ sandbox.OnchainApp, foreign phalatest.CVM, otherApp phalatest.App) (string, string) {
+			return foreign.VMUUID, otherApp.ID
+		}},
+		{"the source itself", func(app sandbox.OnchainApp, _ phalatest.CVM, _ phalatest.App) (string, string) {
+			return app.CVM.VMUUID, app.App.ID
+		}},
+		{"no usable vm_uuid", func(app sandbox.OnchainApp, _ phalatest.CVM, _ phalatest.App) (string, string) {
+			return "not-a-uuid", app.App.ID
+		}},
 	}
-	for _, r := range sb.Server.Replicas() {
-		assert.NotEqual(t, otherApp.ID, r.AppID, "nothing of the other app is created")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sb, _, set, tx, app := preparedSetFixture(t)
+			ctx := context.Background()
+			otherApp, foreign := sb.AddCloudApp(phalatest.App{Name: "other"})
+			uuid, appID := tt.answer(app, foreign, otherApp)
+			lt := &lyingTransport{}
+			c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+			require.NoError(t, err)
+			lt.add(&lie{method: http.MethodPost, path: func(p string) bool { return strings.HasSuffix(p, "/commit-replica") },
+				body: func(v any) any {
+					m := v.(map[string]any)
+					m["vm_uuid"], m["app_id"] = uuid, appID
+					return m
+				}})
+			err = c.CommitPreparedSet(ctx, set, tx)
+			require.ErrorIs(t, err, phala.ErrUnexpectedBody)
+			for _, it := range set.Items {
+				assert.Empty(t, it.Committed)
+				assert.Empty(t, it.Created, "no replica is copied from an answer that is not the new replica")
+			}
+			for _, r := range sb.Server.Replicas() {
+				assert.NotEqual(t, otherApp.ID, r.AppID, "nothing of the other app is created")
+			}
+		})
 	}
-	_ = app
 }
 
 // After the set registration, every create meets a 465 (a backend asking to
