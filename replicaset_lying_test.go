@@ -983,81 +983,63 @@ func TestReplicaSetNodeListedTwice(t *testing.T) {
 }
 
 // The node list changes after the apply's re-plan, in step with a 465 naming
-// a foreign device for the planned node: the device the plan verified is the
-// one that counts, so the foreign one stays out of the Safe batch.
-func TestReplicaSetPrepareDeviceDiffersFromPlan(t *testing.T) {
-	ctx := context.Background()
-	sb, app, _ := startChainApp(t, "k", "k1")
-	lt := &lyingTransport{}
-	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
-	require.NoError(t, err)
-	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "k1", Count: 1}}}
-	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{Chain: sb.Chain.Client})
-	require.NoError(t, err)
-	require.Len(t, plan.Creates, 1)
-
+// a foreign device for the planned node (with a Registrar: after the set
+// registration). The device the plan read is the one that counts: the
+// foreign one stays out of the Safe batch, and nothing is signed for it.
+func TestReplicaSetDeviceDiffersFromPlan(t *testing.T) {
 	foreign := "0x" + strings.Repeat("ab", 32)
-	lt.add(&lie{method: http.MethodGet, path: isNodeList, skip: 1, body: func(v any) any { // after the re-plan's read
-		m := v.(map[string]any)
-		for _, n := range m["nodes"].([]any) {
-			if n.(map[string]any)["name"] == "k1" {
-				n.(map[string]any)["device_id"] = foreign
-			}
-		}
-		return m
-	}})
-	sb.Server.FailNext(phalatest.Fault{Method: http.MethodPost, PathPrefix: "/cvms/", DeviceID: foreign})
-	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}})
-	var mismatch *phala.PayloadMismatchError
-	require.ErrorAs(t, err, &mismatch)
-	assert.Equal(t, "device_id", mismatch.Field)
-	require.NotNil(t, res)
-	if res.SafeBatch != nil {
-		for _, tx := range res.SafeBatch.Transactions {
-			assert.NotContains(t, strings.ToLower(tx.Data), strings.TrimPrefix(foreign, "0x"))
-		}
-	}
-	require.NotNil(t, res.Prepared)
-	for _, it := range res.Prepared.Items {
-		assert.Nil(t, it.Prepared, "a prepared replica for an unverified device is not kept")
-	}
-}
+	for _, mode := range []string{"safe", "registrar"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := context.Background()
+			sb, app, _ := startChainApp(t, "k", "k1")
+			lt := &lyingTransport{}
+			c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
+			require.NoError(t, err)
+			spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "k1", Count: 1}}}
+			plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{Chain: sb.Chain.Client})
+			require.NoError(t, err)
+			require.Len(t, plan.Creates, 1)
 
-// With a Registrar: after the set registration, a create's 465 names a
-// foreign device and the node list, read again, agrees with it. The device
-// the plan read is the one that counts: nothing is signed for the other.
-func TestReplicaSetRegistrarDeviceDiffersFromPlan(t *testing.T) {
-	ctx := context.Background()
-	sb, app, _ := startChainApp(t, "k", "k1")
-	lt := &lyingTransport{}
-	c, err := sb.Client(phala.WithHTTPClient(&http.Client{Transport: lt}))
-	require.NoError(t, err)
-	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Node: "k1", Count: 1}}}
-	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{Chain: sb.Chain.Client})
-	require.NoError(t, err)
-
-	foreign := "0x" + strings.Repeat("ab", 32)
-	lt.add(&lie{method: http.MethodGet, path: isNodeList, skip: 1, body: func(v any) any {
-		m := v.(map[string]any)
-		for _, n := range m["nodes"].([]any) {
-			if n.(map[string]any)["name"] == "k1" {
-				n.(map[string]any)["device_id"] = foreign
+			lt.add(&lie{method: http.MethodGet, path: isNodeList, skip: 1, body: func(v any) any { // after the re-plan's read
+				m := v.(map[string]any)
+				for _, n := range m["nodes"].([]any) {
+					if n.(map[string]any)["name"] == "k1" {
+						n.(map[string]any)["device_id"] = foreign
+					}
+				}
+				return m
+			}})
+			opts := phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}}
+			if mode == "registrar" {
+				lt.add(&lie{method: http.MethodPost, path: func(p string) bool { return strings.HasSuffix(p, "/replicas") }, count: 1,
+					prepare: true, body: set465Detail("device_id", foreign)})
+				opts.Registrar, err = onchain.NewRegistrar(sb.Chain.Client, sb.Chain.Transactor(1), onchain.WithPollInterval(5e6))
+				require.NoError(t, err)
+			} else {
+				sb.Server.FailNext(phalatest.Fault{Method: http.MethodPost, PathPrefix: "/cvms/", DeviceID: foreign})
 			}
-		}
-		return m
-	}})
-	lt.add(&lie{method: http.MethodPost, path: func(p string) bool { return strings.HasSuffix(p, "/replicas") }, count: 1,
-		prepare: true, body: set465Detail("device_id", foreign)})
-	reg, err := onchain.NewRegistrar(sb.Chain.Client, sb.Chain.Transactor(1), onchain.WithPollInterval(5e6))
-	require.NoError(t, err)
-	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{Plan: phala.PlanOptions{Chain: sb.Chain.Client}, Registrar: reg})
-	var mismatch *phala.PayloadMismatchError
-	require.ErrorAs(t, err, &mismatch)
-	assert.Equal(t, "device_id", mismatch.Field)
-	require.NotNil(t, res)
-	st, err := onchain.ReadSetStatus(ctx, sb.Chain.Client, app.Contract, common.Hash{}, []common.Hash{common.HexToHash(foreign)})
-	require.NoError(t, err)
-	assert.False(t, st.DevicesListed[common.HexToHash(foreign)], "the foreign device is never allowed")
+			res, err := c.ApplyReplicaSet(ctx, plan, opts)
+			var mismatch *phala.PayloadMismatchError
+			require.ErrorAs(t, err, &mismatch)
+			assert.Equal(t, "device_id", mismatch.Field)
+			require.NotNil(t, res)
+			if mode == "registrar" {
+				st, err := onchain.ReadSetStatus(ctx, sb.Chain.Client, app.Contract, common.Hash{}, []common.Hash{common.HexToHash(foreign)})
+				require.NoError(t, err)
+				assert.False(t, st.DevicesListed[common.HexToHash(foreign)], "the foreign device is never allowed")
+				return
+			}
+			if res.SafeBatch != nil {
+				for _, tx := range res.SafeBatch.Transactions {
+					assert.NotContains(t, strings.ToLower(tx.Data), strings.TrimPrefix(foreign, "0x"))
+				}
+			}
+			require.NotNil(t, res.Prepared)
+			for _, it := range res.Prepared.Items {
+				assert.Nil(t, it.Prepared, "a prepared replica for an unverified device is not kept")
+			}
+		})
+	}
 }
 
 // A commit answered with a VM of another app: it is not recorded as the
