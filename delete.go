@@ -188,17 +188,10 @@ func (c *Client) checkOfApp(ctx context.Context, uuid, app, op string) error {
 
 // checkDeletable reads the CVM: gone on 404, *WrongAppError for another app.
 func (c *Client) checkDeletable(ctx context.Context, uuid, app string) (gone bool, err error) {
-	cvm, err := c.getCVM(ctx, uuid)
+	err = c.checkOfApp(ctx, uuid, app, "")
 	var apiErr *APIError
-	switch {
-	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound:
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound {
 		return true, nil
-	case err != nil:
-		return false, err
 	}
-	got, ok := appHex(strings.TrimSpace(cvm.AppID))
-	if !ok || got != app {
-		return false, &WrongAppError{VMUUID: uuid, AppID: cvm.AppID, Expected: app}
-	}
-	return false, nil
+	return false, err
 }
