@@ -1,95 +1,14 @@
 package onchain
 
 import (
-	"bytes"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/phalaforge/phala-go/onchain/onchaintest"
 )
-
-// wsCounter is a websocket JSON-RPC proxy that counts the entries the
-// client sends, by method.
-type wsCounter struct {
-	mu       sync.Mutex
-	byMethod map[string]int
-}
-
-func newWSCounter(t *testing.T, target string) (*wsCounter, string) {
-	t.Helper()
-	c := &wsCounter{byMethod: map[string]int{}}
-	var up websocket.Upgrader
-	var wg sync.WaitGroup
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer client.Close()
-		node, _, err := websocket.DefaultDialer.Dial(target, nil)
-		if err != nil {
-			return
-		}
-		defer node.Close()
-		wg.Add(1)
-		go func() { // node to client
-			defer wg.Done()
-			defer client.Close()
-			for {
-				kind, msg, err := node.ReadMessage()
-				if err != nil || client.WriteMessage(kind, msg) != nil {
-					return
-				}
-			}
-		}()
-		for { // client to node
-			kind, msg, err := client.ReadMessage()
-			if err != nil {
-				return
-			}
-			c.record(msg)
-			if node.WriteMessage(kind, msg) != nil {
-				return
-			}
-		}
-	}))
-	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); wg.Wait() })
-	return c, "ws" + strings.TrimPrefix(srv.URL, "http")
-}
-
-func (c *wsCounter) record(msg []byte) {
-	var msgs []struct {
-		Method string `json:"method"`
-	}
-	if b := bytes.TrimSpace(msg); len(b) > 0 && b[0] == '[' {
-		_ = json.Unmarshal(b, &msgs)
-	} else {
-		msgs = make([]struct {
-			Method string `json:"method"`
-		}, 1)
-		_ = json.Unmarshal(b, &msgs[0])
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, m := range msgs {
-		c.byMethod[m.Method]++
-	}
-}
-
-func (c *wsCounter) count(method string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.byMethod[method]
-}
 
 // TestReceiptWaitFollowsNewHeads: over a websocket the receipt wait polls
 // once right after sending and then only when a block arrives (a newHeads
@@ -98,7 +17,8 @@ func (c *wsCounter) count(method string) int {
 // keeps polling on its own.
 func TestReceiptWaitFollowsNewHeads(t *testing.T) {
 	chain := newChain(t, onchaintest.WithHTTP(), onchaintest.WithWebSocket())
-	ws, wsURL := newWSCounter(t, chain.WSURL())
+	ws := onchaintest.NewWSProxy(chain.WSURL())
+	t.Cleanup(ws.Close)
 	hc, httpURL := newRPCCounter(t, chain.URL())
 	httpCount := hc.Count
 	// A receipt poll asks for both transactions: count batches, not entries.
@@ -110,7 +30,7 @@ func TestReceiptWaitFollowsNewHeads(t *testing.T) {
 		count     func(method string) int
 		subscribe bool
 	}{
-		{name: "websocket", url: wsURL, count: ws.count, subscribe: true},
+		{name: "websocket", url: ws.URL, count: ws.Count, subscribe: true},
 		{name: "http", url: httpURL, count: httpCount},
 	}
 	for _, tt := range tests {

@@ -36,7 +36,6 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
-	"github.com/gorilla/websocket"
 
 	"github.com/phalaforge/phala-go/onchain"
 	"github.com/phalaforge/phala-go/onchain/onchaintest"
@@ -383,87 +382,4 @@ func RevertingCode(reason string) []byte {
 func (n *Node) SetCode(t testing.TB, addr common.Address, code []byte) {
 	t.Helper()
 	n.call(t, nil, "anvil_setCode", addr, hexutil.Bytes(code))
-}
-
-// WSProxy is a websocket relay in front of a node that records the method of
-// every JSON-RPC request the client sends (each entry of a batch).
-type WSProxy struct {
-	URL     string
-	mu      sync.Mutex
-	methods []string
-}
-
-// NewWSProxy relays to target (a ws:// URL) until the test ends.
-func NewWSProxy(t testing.TB, target string) *WSProxy {
-	t.Helper()
-	p := &WSProxy{}
-	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer client.Close()
-		server, _, err := websocket.DefaultDialer.Dial(target, nil)
-		if err != nil {
-			return
-		}
-		defer server.Close()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				kind, msg, err := server.ReadMessage()
-				if err != nil || client.WriteMessage(kind, msg) != nil {
-					return
-				}
-			}
-		}()
-		for {
-			kind, msg, err := client.ReadMessage()
-			if err != nil {
-				break
-			}
-			p.record(msg)
-			if server.WriteMessage(kind, msg) != nil {
-				break
-			}
-		}
-		server.Close()
-		<-done
-	}))
-	t.Cleanup(srv.Close)
-	p.URL = "ws" + strings.TrimPrefix(srv.URL, "http")
-	return p
-}
-
-func (p *WSProxy) record(msg []byte) {
-	type req struct {
-		Method string `json:"method"`
-	}
-	var reqs []req
-	if b := bytes.TrimSpace(msg); len(b) > 0 && b[0] == '[' {
-		_ = json.Unmarshal(b, &reqs)
-	} else {
-		reqs = make([]req, 1)
-		_ = json.Unmarshal(b, &reqs[0])
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, r := range reqs {
-		p.methods = append(p.methods, r.Method)
-	}
-}
-
-// Count returns how many requests of method the client sent.
-func (p *WSProxy) Count(method string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, m := range p.methods {
-		if m == method {
-			n++
-		}
-	}
-	return n
 }

@@ -162,7 +162,8 @@ func TestReceiptWaitWebsocket(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n := Start(t, tt.args...)
-			p := NewWSProxy(t, n.WSURL)
+			p := onchaintest.NewWSProxy(n.WSURL)
+			t.Cleanup(p.Close)
 			logs := &logRecorder{}
 			mined, atReturn, atSend := registerAndWatch(t, n, p.URL, onchain.WithLogger(slog.New(logs)))
 			assert.LessOrEqual(t, atReturn, mined+1)

@@ -44,17 +44,23 @@ func (p *RPCProxy) Close() { p.srv.Close() }
 func (p *RPCProxy) Trips() [][]string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([][]string, len(p.trips))
-	for i, t := range p.trips {
+	return cloneTrips(p.trips)
+}
+
+// Count returns how many entries of the round trips so far call method.
+func (p *RPCProxy) Count(method string) int { return countMethod(p.Trips(), method) }
+
+func cloneTrips(trips [][]string) [][]string {
+	out := make([][]string, len(trips))
+	for i, t := range trips {
 		out[i] = slices.Clone(t)
 	}
 	return out
 }
 
-// Count returns how many entries of the round trips so far call method.
-func (p *RPCProxy) Count(method string) int {
+func countMethod(trips [][]string, method string) int {
 	n := 0
-	for _, t := range p.Trips() {
+	for _, t := range trips {
 		for _, m := range t {
 			if m == method {
 				n++
