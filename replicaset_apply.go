@@ -248,7 +248,15 @@ func (c *Client) ApplyReplicaSet(ctx context.Context, plan *ReplicaSetPlan, opti
 
 	encEnv := spec.EncryptedEnv
 	if len(plan.Creates) > 0 && len(spec.Env) > 0 {
-		if encEnv, err = c.EncryptEnv(ctx, plan.SourceVMUUID, spec.Env); err != nil {
+		// A vm_uuid or name source was read by GET /cvms/{id} in the re-plan:
+		// that record holds the env key. An app's source is a listing entry,
+		// so it is read whole.
+		if src, _ := parseSource(spec.Source); src.kind != sourceApp && plan.source != nil {
+			encEnv, err = c.encryptEnvFor(ctx, plan.source, spec.Env)
+		} else {
+			encEnv, err = c.EncryptEnv(ctx, plan.SourceVMUUID, spec.Env)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	phala "github.com/phalaforge/phala-go"
+	"github.com/phalaforge/phala-go/envcrypt"
 	"github.com/phalaforge/phala-go/onchain"
 	"github.com/phalaforge/phala-go/onchain/onchaintest"
 	"github.com/phalaforge/phala-go/phalatest"
@@ -655,4 +656,38 @@ func startChainApp(t *testing.T, region string, names ...string) (*sandbox.Sandb
 		nodes[i] = sb.Server.AddNode(phalatest.Node{Name: name, Region: region, Listed: true, OnchainKMS: true})
 	}
 	return sb, app, nodes
+}
+
+// An apply with env, from a vm_uuid or a CVM name, encrypts to the source
+// record its re-plan just read: one GET of the source, and each new replica
+// gets the env.
+func TestReplicaSetApplyEnvReadsSourceOnce(t *testing.T) {
+	f := newSetFixture(t)
+	app := f.srv.AddApp(phalatest.App{Name: "api", KMS: phalatest.KMSCloud, Compose: phalatest.Compose{AllowedEnvs: []string{"TOKEN"}}})
+	src := f.srv.AddCVM(phalatest.CVM{AppID: app.ID, NodeID: f.nodes["a1"].ID})
+	spec := &phala.ReplicaSet{Source: src.VMUUID, Env: []envcrypt.EnvVar{{Key: "TOKEN", Value: "s3cret"}},
+		Placements: []phala.Placement{{Node: "a1", Count: 1}, {Node: "b1", Count: 1}, {Node: "b2", Count: 1}}}
+	plan, err := f.c.PlanReplicaSet(f.ctx, spec, phala.PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, plan.Creates, 2)
+	f.srv.ResetRequests()
+
+	_, err = f.c.ApplyReplicaSet(f.ctx, plan, phala.ApplyOptions{Wait: f.waitFn})
+	require.NoError(t, err)
+	gets, posts := 0, 0
+	for _, r := range f.srv.Requests() {
+		switch {
+		case r.Method == http.MethodGet && r.Path == "/cvms/"+src.VMUUID:
+			gets++
+		case r.Method == http.MethodPost:
+			posts++
+			var body struct {
+				EncryptedEnv string `json:"encrypted_env"`
+			}
+			require.NoError(t, json.Unmarshal(r.Body, &body))
+			assert.NotEmpty(t, body.EncryptedEnv, "the env goes with every create")
+		}
+	}
+	assert.Equal(t, 2, posts)
+	assert.Equal(t, 1, gets, "the source CVM is read once, by the re-plan")
 }
