@@ -297,23 +297,11 @@ func (r *Registrar) ensure(ctx context.Context, prereq *ErrOnchainPrerequisite, 
 		}
 		return reg, err
 	}
-	receipts, err := r.wait(ctx, plan)
+	block, err := r.confirm(ctx, app, plan)
 	if err != nil {
 		return reg, err
 	}
-	// Mined: a later call decides afresh from the contract's state.
-	for _, w := range plan {
-		r.forget(w.key, w.tx)
-	}
-	for i, w := range plan {
-		r.emit(Event{Kind: EventConfirmed, Method: w.method, TxHash: w.tx.Hash(), Nonce: w.tx.Nonce(), Block: receipts[i].BlockNumber.Uint64()})
-	}
-	if err := r.checkReverts(ctx, app, plan, receipts); err != nil {
-		return reg, err
-	}
-	for _, rc := range receipts {
-		reg.Block = max(reg.Block, rc.BlockNumber.Uint64())
-	}
+	reg.Block = max(reg.Block, block)
 
 	after, err := r.reread(ctx, app, deviceID, composeHash, reg.Block)
 	if err != nil {
@@ -455,6 +443,31 @@ func (f txFees) maxPerGas() *big.Int {
 // transaction.
 func minedReceipt(rc *types.Receipt) bool {
 	return rc != nil && rc.BlockNumber != nil && rc.BlockNumber.Sign() > 0 && rc.BlockHash != (common.Hash{})
+}
+
+// confirm waits for the receipts of plan's sent writes, forgets the mined
+// writes (a later call decides afresh from the contract's state), reports
+// each as confirmed, checks for reverts and returns the highest block they
+// were mined in.
+func (r *Registrar) confirm(ctx context.Context, app common.Address, plan []*write) (uint64, error) {
+	receipts, err := r.wait(ctx, plan)
+	if err != nil {
+		return 0, err
+	}
+	for _, w := range plan {
+		r.forget(w.key, w.tx)
+	}
+	for i, w := range plan {
+		r.emit(Event{Kind: EventConfirmed, Method: w.method, TxHash: w.tx.Hash(), Nonce: w.tx.Nonce(), Block: receipts[i].BlockNumber.Uint64()})
+	}
+	if err := r.checkReverts(ctx, app, plan, receipts); err != nil {
+		return 0, err
+	}
+	var block uint64
+	for _, rc := range receipts {
+		block = max(block, rc.BlockNumber.Uint64())
+	}
+	return block, nil
 }
 
 // checkReverts turns failed receipts into *RevertError, replaying each call

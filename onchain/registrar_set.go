@@ -357,21 +357,10 @@ func (r *Registrar) sendSet(ctx context.Context, app common.Address, plan []*wri
 		return out, err
 	}
 	record()
-	receipts, err := r.wait(ctx, plan)
+	block, err := r.confirm(ctx, app, plan)
 	if err != nil {
 		return out, err
 	}
-	for _, w := range plan {
-		r.forget(w.key, w.tx)
-	}
-	for i, w := range plan {
-		r.emit(Event{Kind: EventConfirmed, Method: w.method, TxHash: w.tx.Hash(), Nonce: w.tx.Nonce(), Block: receipts[i].BlockNumber.Uint64()})
-	}
-	if err := r.checkReverts(ctx, app, plan, receipts); err != nil {
-		return out, err
-	}
-	for _, rc := range receipts {
-		out.Block = max(out.Block, rc.BlockNumber.Uint64())
-	}
+	out.Block = max(out.Block, block)
 	return out, nil
 }
