@@ -3,6 +3,8 @@ package phala_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -176,4 +178,61 @@ func TestScaleVerifyRefusesBadOptionsWithoutRequest(t *testing.T) {
 		assert.Nil(t, results, name)
 	}
 	assert.Empty(t, srv.Requests())
+}
+
+// holdSecondPost is a RoundTripper that holds the second POST .../replicas
+// until release is closed (or its request is cancelled).
+type holdSecondPost struct {
+	mu      sync.Mutex
+	posts   int
+	release <-chan struct{}
+}
+
+func (h *holdSecondPost) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/replicas") {
+		h.mu.Lock()
+		h.posts++
+		second := h.posts == 2
+		h.mu.Unlock()
+		if second {
+			select {
+			case <-h.release:
+			case <-r.Context().Done():
+				return nil, r.Context().Err()
+			}
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A replica that fails its verification before the next launch does not stop
+// the launches: with one create at a time, the third is still sent after the
+// first has been reported unverified.
+func TestScaleVerifyFailureDoesNotStopLaunches(t *testing.T) {
+	t.Parallel()
+	srv, _, src := waitFixture(t)
+	srv.SetAppAttestationFault(src.AppID, phalatest.AttestationForeignComposeHash)
+	firstReported := make(chan struct{})
+	c, err := srv.Client(phala.WithHTTPClient(&http.Client{Transport: &holdSecondPost{release: firstReported}}))
+	require.NoError(t, err)
+	const n = 3
+	results, err := c.Scale(context.Background(), src.VMUUID, n, phala.ReplicateRequest{}, phala.ScaleOptions{
+		Concurrency: 1, Verify: trustEmulator(srv), Wait: scaleVerifyWait(srv, nil),
+		OnResult: func(i int, res phala.ScaleResult) {
+			if i == 0 {
+				assert.Error(t, res.Err, "the first replica fails its check")
+				close(firstReported)
+			}
+		},
+	})
+	var se *phala.ScaleError
+	require.ErrorAs(t, err, &se)
+	assert.Zero(t, se.NotAttempted, "a failed verification does not stop the launches")
+	assert.Equal(t, n, se.Created)
+	assert.Equal(t, n, se.Unverified)
+	require.Len(t, results, n)
+	for i, r := range results {
+		require.NotNil(t, r.VM, "replica %d was created", i)
+		requireFailedCheck(t, r.Err, attest.CheckComposeHash, r.VM.Instance().VMUUID)
+	}
 }
