@@ -218,13 +218,13 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 		wg        sync.WaitGroup
 		reportMu  sync.Mutex
 	)
-	// report records res; a replica that was created but did not verify does not
-	// stop the launches (they are made long before any replica boots).
-	waited := make([]bool, n) // created, then waited for and verified
-	report := func(i int, res ScaleResult, wasWaited bool) {
+	// report records res; a replica that was created (VM set) but did not run
+	// and verify does not stop the launches (they are made long before any
+	// replica boots).
+	report := func(i int, res ScaleResult) {
 		mu.Lock()
-		results[i], waited[i] = res, wasWaited
-		if res.Err != nil && !wasWaited && firstErr == nil {
+		results[i] = res
+		if res.Err != nil && res.VM == nil && firstErr == nil {
 			firstErr = res.Err
 		}
 		var skipped *NotAttemptedError
@@ -273,7 +273,7 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 				<-sem
 			}
 			for j := i; j < n; j++ {
-				report(j, ScaleResult{Err: &NotAttemptedError{Cause: cause}}, false)
+				report(j, ScaleResult{Err: &NotAttemptedError{Cause: cause}})
 			}
 			break
 		}
@@ -283,7 +283,7 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 			vm, err := r.replicate(ctx)
 			<-sem
 			if err != nil || wait == nil {
-				report(i, ScaleResult{VM: vm, Err: err}, false)
+				report(i, ScaleResult{VM: vm, Err: err})
 				if i == 0 {
 					close(firstDone)
 				}
@@ -298,7 +298,7 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 				_, res.Verification, err = c.waitOne(ctx, uuid, wait)
 			}
 			res.Err = err
-			report(i, res, true)
+			report(i, res)
 		}(i)
 		if i == 0 && firstAlone {
 			<-firstDone
@@ -310,7 +310,7 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 	if se.Err == nil {
 		se.Err = firstErr // nothing sent failed: the cause of the skipped attempts
 	}
-	for i, res := range results {
+	for _, res := range results {
 		var (
 			skipped    *NotAttemptedError
 			unreadable *UnreadableCreatedError
@@ -319,7 +319,7 @@ func (c *Client) Scale(ctx context.Context, source string, n int, req ReplicateR
 		switch {
 		case res.Err == nil && res.VM != nil:
 			se.Created++
-		case waited[i]: // created, but did not run and verify
+		case res.VM != nil: // created, but did not run and verify
 			se.Created++
 			se.Unverified++
 		case errors.As(res.Err, &skipped): // first: its cause may be an unknown outcome
