@@ -423,20 +423,31 @@ func checkCreates(plan *ReplicaSetPlan, creates []CreateOutcome) {
 			what = fmt.Sprintf("names %s, an instance that existed before the create", u)
 		case ok && seen[u]:
 			what = fmt.Sprintf("names %s, which another create's answer named too", u)
-		case in.AppID != "" && !strings.EqualFold(in.AppID, plan.AppID):
-			what = fmt.Sprintf("names app %s, not app_%s", oneLine(in.AppID, 64), plan.AppID)
-		case in.ComposeHash != "" && !sameHash(in.ComposeHash, plan.ComposeHash):
-			what = fmt.Sprintf("names compose hash %s, not %s", oneLine(in.ComposeHash, 80), plan.ComposeHash)
-		case in.NodeID != 0 && in.NodeID != o.NodeID:
-			what = fmt.Sprintf("names node %d, not node %d", in.NodeID, o.NodeID)
 		default:
-			if ok {
-				seen[u] = true
+			if what = notAskedFor(in, plan.AppID, plan.ComposeHash, o.NodeID); what == "" {
+				if ok {
+					seen[u] = true
+				}
+				continue
 			}
-			continue
 		}
 		o.Err = fmt.Errorf("phala: replica set: the answer to the create on node %d %s: %w", o.NodeID, what, ErrUnexpectedBody)
 	}
+}
+
+// notAskedFor says how a 2xx answer's instance differs from the replica asked
+// for (app: 40 hex, compose hash, node), or "" when it names nothing else. A
+// field the answer leaves empty differs from nothing.
+func notAskedFor(in Instance, app, composeHash string, node int64) string {
+	switch {
+	case in.AppID != "" && !strings.EqualFold(in.AppID, app):
+		return fmt.Sprintf("names app %s, not app_%s", oneLine(in.AppID, 64), app)
+	case in.ComposeHash != "" && !sameHash(in.ComposeHash, composeHash):
+		return fmt.Sprintf("names compose hash %s, not %s", oneLine(in.ComposeHash, 80), composeHash)
+	case in.NodeID != 0 && in.NodeID != node:
+		return fmt.Sprintf("names node %d, not node %d", in.NodeID, node)
+	}
+	return ""
 }
 
 // planRegistrar is the Registrar of an apply's creates: it registers the
@@ -677,16 +688,8 @@ func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req Repli
 // could not read), compose hash or node. A vm_uuid that is not usable or is
 // the source's was refused by the commit itself.
 func checkCommitted(set *PreparedSet, app string, it *PreparedSetItem, vm *VM) error {
-	in := vm.Instance()
-	var what string
-	switch {
-	case in.AppID != "" && in.AppID != app:
-		what = fmt.Sprintf("names app %s, not app_%s", oneLine(in.AppID, 64), app)
-	case in.ComposeHash != "" && !sameHash(in.ComposeHash, set.ComposeHash):
-		what = fmt.Sprintf("names compose hash %s", oneLine(in.ComposeHash, 80))
-	case in.NodeID != 0 && in.NodeID != it.NodeID:
-		what = fmt.Sprintf("names node %d", in.NodeID)
-	default:
+	what := notAskedFor(vm.Instance(), app, set.ComposeHash, it.NodeID)
+	if what == "" {
 		return nil
 	}
 	return fmt.Errorf("phala: prepared set: the answer to the commit for node %d %s; its outcome is unknown (plan and apply the set again): %w", it.NodeID, what, ErrUnexpectedBody)
