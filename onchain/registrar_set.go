@@ -180,13 +180,14 @@ func (r *Registrar) EnsureRegisteredSet(ctx context.Context, req SetPrerequisite
 	if err != nil {
 		return nil, err
 	}
-	d := NewDstackApp()
-	var plan []*write
-	for _, id := range st.MissingDevices(req.DeviceIDs) {
-		plan = append(plan, &write{key: writeKey{req.App, "addDevice", id}, method: "addDevice", data: d.PackAddDevice(id)})
+	// The writes are the calls a Safe would be given for the same state.
+	calls, err := SetRegistrationCalls(req, st)
+	if err != nil && !errors.Is(err, ErrNothingToRegister) {
+		return nil, err
 	}
-	if !st.ComposeHashAllowed {
-		plan = append(plan, &write{key: writeKey{req.App, "addComposeHash", req.ComposeHash}, method: "addComposeHash", data: d.PackAddComposeHash(req.ComposeHash)})
+	plan := make([]*write, len(calls))
+	for i, c := range calls {
+		plan[i] = &write{key: writeKey{c.To, c.Method, c.Arg}, method: c.Method, data: c.Data}
 	}
 	for _, id := range req.DeviceIDs {
 		if st.DeviceAllowed(id) {
