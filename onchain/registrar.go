@@ -405,17 +405,27 @@ func (r *Registrar) emit(e Event) {
 // read is retried every poll interval for up to the receipt timeout; the last error
 // is returned after that.
 func (r *Registrar) reread(ctx context.Context, app common.Address, deviceID, composeHash common.Hash, block uint64) (*AppStatus, error) {
+	return retryRead(ctx, r, block, func() (*AppStatus, error) {
+		return r.status(ctx, app, deviceID, composeHash, &block)
+	})
+}
+
+// retryRead is the retry loop of the re-reads: read at block until it
+// succeeds, ctx ends or the receipt timeout passes, waiting as the pacer
+// says in between.
+func retryRead[T any](ctx context.Context, r *Registrar, block uint64, read func() (T, error)) (T, error) {
 	deadline := time.Now().Add(r.opts.receiptTimeout)
 	p := r.newPacer()
 	for {
-		st, err := r.status(ctx, app, deviceID, composeHash, &block)
+		v, err := read()
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
-			return st, err
+			return v, err
 		}
 		r.log.DebugContext(ctx, "onchain: re-read failed, retrying", "block", block, "err", redactURLs(err))
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			var zero T
+			return zero, ctx.Err()
 		case <-time.After(p.wait()):
 		}
 	}

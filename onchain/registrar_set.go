@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -233,18 +232,9 @@ func (r *Registrar) setStatus(ctx context.Context, req SetPrerequisite, block *u
 
 // rereadSet is reread for a set: retried while the node lacks the block.
 func (r *Registrar) rereadSet(ctx context.Context, req SetPrerequisite, block uint64) (*SetStatus, error) {
-	deadline := time.Now().Add(r.opts.receiptTimeout)
-	for {
-		st, err := r.setStatus(ctx, req, &block)
-		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
-			return st, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(r.pollCap()):
-		}
-	}
+	return retryRead(ctx, r, block, func() (*SetStatus, error) {
+		return r.setStatus(ctx, req, &block)
+	})
 }
 
 // DeviceRemoval names devices to take off one DstackApp contract's
