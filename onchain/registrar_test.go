@@ -601,14 +601,19 @@ func (b *missingBlock) CallContract(ctx context.Context, msg ethereum.CallMsg, b
 	return b.Backend.CallContract(ctx, msg, block)
 }
 
+// Both the single and the set registration re-read the contract at the
+// receipts' block, retrying while the node lacks it.
 func TestEnsureRegisteredRereadWaitsForALaggingNode(t *testing.T) {
 	tests := []struct {
 		name     string
+		set      bool // EnsureRegisteredSet rather than EnsureRegistered
 		failures int
 		wantErr  bool
 	}{
-		{"node catches up", 3, false},
-		{"node never catches up", 1 << 30, true},
+		{"node catches up", false, 3, false},
+		{"node never catches up", false, 1 << 30, true},
+		{"set, node catches up", true, 3, false},
+		{"set, node never catches up", true, 1 << 30, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -624,12 +629,20 @@ func TestEnsureRegisteredRereadWaitsForALaggingNode(t *testing.T) {
 				}
 			}
 			r, err := NewRegistrar(backend, chain.Transactor(0), WithPollInterval(5*time.Millisecond),
-				WithReceiptTimeout(300*time.Millisecond), WithProgress(progress))
+				WithReceiptTimeout(300*time.Millisecond), WithProgress(progress), WithChainID(onchaintest.ChainID))
 			require.NoError(t, err)
 
-			reg, err := r.EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
-			require.NotNil(t, reg)
-			assert.NotEqual(t, common.Hash{}, reg.ComposeHashTx, "the transactions were sent either way")
+			if tt.set {
+				reg, err2 := r.EnsureRegisteredSet(ctx, SetPrerequisite{App: app, ChainID: onchaintest.ChainID, ComposeHash: regCompose, DeviceIDs: []common.Hash{regDevice}})
+				require.NotNil(t, reg)
+				assert.Len(t, reg.Txs, 2, "the transactions were sent either way")
+				err = err2
+			} else {
+				reg, err2 := r.EnsureRegistered(ctx, prereqFor(t, app, regDevice, regCompose))
+				require.NotNil(t, reg)
+				assert.NotEqual(t, common.Hash{}, reg.ComposeHashTx, "the transactions were sent either way")
+				err = err2
+			}
 			if tt.wantErr {
 				require.ErrorContains(t, err, "re-reading the contract after registration")
 				require.ErrorContains(t, err, "header not found")
