@@ -440,7 +440,7 @@ func checkCreates(plan *ReplicaSetPlan, creates []CreateOutcome) {
 // field the answer leaves empty differs from nothing.
 func notAskedFor(in Instance, app, composeHash string, node int64) string {
 	switch {
-	case in.AppID != "" && !strings.EqualFold(in.AppID, app):
+	case in.AppID != "" && !sameAppID(in.AppID, app):
 		return fmt.Sprintf("names app %s, not app_%s", oneLine(in.AppID, 64), app)
 	case in.ComposeHash != "" && !sameHash(in.ComposeHash, composeHash):
 		return fmt.Sprintf("names compose hash %s, not %s", oneLine(in.ComposeHash, 80), composeHash)
@@ -448,6 +448,14 @@ func notAskedFor(in Instance, app, composeHash string, node int64) string {
 		return fmt.Sprintf("names node %d, not node %d", in.NodeID, node)
 	}
 	return ""
+}
+
+// sameAppID reports whether appID, in any form the API writes (app_, 0x or
+// bare hex, any case), is app (40 lowercase hex). An app id that cannot be
+// read is not the app.
+func sameAppID(appID, app string) bool {
+	got, ok := appHex(strings.TrimSpace(appID))
+	return ok && got == app
 }
 
 // planRegistrar is the Registrar of an apply's creates: it registers the

@@ -3,6 +3,7 @@ package phala
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -71,4 +72,34 @@ func TestPlanRegistrarKeepsTheCheckedRead(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 1, inner.plain)
 	})
+}
+
+// An answer is the replica asked for whatever form its app id takes (the API
+// writes app_<hex>, 0x<hex> or bare hex); another app, an unreadable app id,
+// another compose hash or node is not.
+func TestNotAskedFor(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Instance
+		want string // "" = the replica asked for
+	}{
+		{"bare hex", Instance{AppID: appHexID, ComposeHash: hashA, NodeID: 7}, ""},
+		{"app_ prefix", Instance{AppID: "app_" + appHexID, ComposeHash: "0x" + hashA, NodeID: 7}, ""},
+		{"0x, upper case", Instance{AppID: "0x" + strings.ToUpper(appHexID)}, ""},
+		{"nothing named", Instance{}, ""},
+		{"another app", Instance{AppID: "app_" + otherApp}, "names app"},
+		{"unreadable app id", Instance{AppID: "app_zz"}, "names app"},
+		{"another compose hash", Instance{ComposeHash: hashB}, "names compose hash"},
+		{"another node", Instance{NodeID: 8}, "names node 8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := notAskedFor(tt.in, appHexID, hashA, 7)
+			if tt.want == "" {
+				assert.Empty(t, got)
+				return
+			}
+			assert.Contains(t, got, tt.want)
+		})
+	}
 }
