@@ -256,24 +256,22 @@ func (c *command) finish(ctx context.Context, vm *phala.VM) error {
 	if c.o.wait {
 		cvm, werr = c.wait(ctx, vm)
 	}
-	if werr == nil && c.o.verify {
-		werr = c.verifyCreated(ctx, vm.VMUUID, cvm)
-	}
 	if err := c.printReplica(vm, cvm, werr == nil); err != nil {
 		return err
 	}
 	return werr
 }
 
-// wait waits until the replica runs, printing each status change.
+// wait waits until the replica runs, printing each status change. With
+// --verify the wait also verifies it (WaitOptions.Verify), polling on while a
+// running replica's attestation is not served yet.
 func (c *command) wait(ctx context.Context, vm *phala.VM) (*phala.CVM, error) {
 	if vm.VMUUID == "" {
 		return nil, fmt.Errorf("cannot wait: the API's answer has no vm_uuid for replica %q", vm.Name)
 	}
 	start := c.now()
 	last := ""
-	c.progressf("Waiting for replica %s to run…\n", vm.VMUUID)
-	cvm, err := c.client.WaitForReplica(ctx, vm.VMUUID, phala.WaitOptions{
+	opts := phala.WaitOptions{
 		PollInterval: c.o.pollInterval,
 		OnProgress: func(cv *phala.CVM) {
 			if cv.Status != last {
@@ -281,12 +279,33 @@ func (c *command) wait(ctx context.Context, vm *phala.VM) (*phala.CVM, error) {
 				c.progressf("  %-10s %5.1fs\n", cv.Status, c.now().Sub(start).Seconds())
 			}
 		},
-	})
-	var rf *phala.ReplicaFailedError
-	if errors.As(err, &rf) && rf.CVM != nil {
-		cvm = rf.CVM
 	}
-	return cvm, err
+	if c.o.verify {
+		vo, err := c.verifyOptions(ctx, vm.VMUUID)
+		if err != nil {
+			return nil, err
+		}
+		opts.Verify = vo
+	}
+	c.progressf("Waiting for replica %s to run…\n", vm.VMUUID)
+	res, err := c.client.WaitForReplicas(ctx, []string{vm.VMUUID}, opts)
+	if len(res) != 1 {
+		return nil, err
+	}
+	r := res[0]
+	var rf *phala.ReplicaFailedError
+	switch {
+	case r.Err == nil:
+		if r.Verification != nil {
+			c.recordVerification(r.Verification)
+		}
+		return r.CVM, nil
+	case errors.As(r.Err, &rf) && rf.CVM != nil:
+		return rf.CVM, r.Err
+	case c.o.verify && r.CVM != nil:
+		return r.CVM, fmt.Errorf("replica %s is running but its attestation did not verify: %w", vm.VMUUID, r.Err)
+	}
+	return r.CVM, r.Err
 }
 
 // printReplica prints a created replica: the labels of the phala CLI, or
@@ -802,9 +821,6 @@ func (c *command) scale(ctx context.Context) error {
 				continue
 			}
 			cv, werr := c.wait(ctx, r.VM)
-			if werr == nil && c.o.verify {
-				werr = c.verifyCreated(ctx, r.VM.VMUUID, cv)
-			}
 			cvms[i] = cv
 			if werr != nil {
 				results[i].Err = werr

@@ -183,26 +183,29 @@ func orDash(s string) string {
 	return s
 }
 
-// verifyCreated verifies a replica created by this run (--verify): expected are the
-// --compose-hash given, else the replica's own, and the source's app id (a replica is
-// an instance of its source's app), else the replica's own.
-func (c *command) verifyCreated(ctx context.Context, vmUUID string, cvm *phala.CVM) error {
+// verifyOptions are the expectations of --verify for a replica created by this
+// run: the --compose-hash given, else the replica's own, and the source's app id
+// (a replica is an instance of its source's app), with the attestation options.
+func (c *command) verifyOptions(ctx context.Context, vmUUID string) (*phala.VerifyOptions, error) {
 	vf := c.o.verifyFlags()
-	vf.cvm = cvm
+	aopts, err := vf.attestOptions()
+	if err != nil {
+		return nil, err
+	}
 	app, err := c.sourceAppID(ctx)
 	if err != nil {
-		return fmt.Errorf("replica %s is running but its source's app id, which its attestation must show, could not be read: %w", vmUUID, err)
+		return nil, fmt.Errorf("replica %s: its source's app id, which its attestation must show, could not be read: %w", vmUUID, err)
 	}
-	vf.appID = app
-	v, err := c.verify(ctx, vmUUID, vf)
-	if err != nil {
-		return fmt.Errorf("replica %s is running but its attestation did not verify: %w", vmUUID, err)
-	}
+	return &phala.VerifyOptions{AppID: app, ComposeHash: vf.composeHash, Attest: append(aopts, c.attest...)}, nil
+}
+
+// recordVerification keeps a passing verification for the JSON output and, in
+// text mode, prints what it proved.
+func (c *command) recordVerification(v *phala.Verification) {
 	c.verified = append(c.verified, v)
 	if !c.o.jsonOut {
 		writeVerification(c.stderr, v)
 	}
-	return nil
 }
 
 // sourceAppID is the app id of the source: as the command line named it (app_<40
