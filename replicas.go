@@ -613,6 +613,12 @@ func (c *Client) PrepareReplica(ctx context.Context, source string, req Replicat
 	if err != nil {
 		return nil, err
 	}
+	return r.prepare(ctx)
+}
+
+// prepare is PrepareReplica for a resolved replication: the replicate request
+// with X-Prepare-Only, its 465 checked and turned into a PreparedReplica.
+func (r *replication) prepare(ctx context.Context) (*PreparedReplica, error) {
 	vm, pre, err := r.send(ctx, true, false)
 	switch {
 	case err != nil:
@@ -623,7 +629,7 @@ func (c *Client) PrepareReplica(ctx context.Context, source string, req Replicat
 		return nil, fmt.Errorf("phala: prepare of %s: the HTTP 465 answer has no commit_token: %w (%w)",
 			r.uuid, onchain.ErrMalformedPrerequisite, pre)
 	}
-	now := c.now()
+	now := r.c.now()
 	return &PreparedReplica{
 		SourceVMUUID: r.uuid, CommitToken: pre.CommitToken, ComposeHash: pre.ComposeHash, AppID: pre.AppID,
 		DeviceID: pre.DeviceID, KMSInfo: pre.KMSInfo, OnchainStatus: pre.OnchainStatus,

@@ -618,7 +618,14 @@ func (c *Client) prepareSet(ctx context.Context, plan *ReplicaSetPlan, req Repli
 	runAll(ctx, len(order), max(opts.Concurrency, DefaultScaleConcurrency), func(i int) {
 		r := req
 		r.NodeID = order[i]
-		p, err := c.PrepareReplica(ctx, plan.SourceVMUUID, r)
+		// As for the creates: the 465 is checked against the source the
+		// re-plan read, not against a GET of it per node.
+		var p *PreparedReplica
+		rep, err := c.newReplication(ctx, sourceRef{kind: sourceUUID, id: plan.SourceVMUUID, uuid: plan.SourceVMUUID}, "", r)
+		if err == nil {
+			rep.cvm = plan.source
+			p, err = rep.prepare(ctx)
+		}
 		if err == nil {
 			err = checkPlannedDevice(planned[order[i]], p)
 		}

@@ -1119,3 +1119,32 @@ func TestReplicaSetApply465ReadsSourceOnce(t *testing.T) {
 	}
 	assert.Equal(t, 1, gets, "the source CVM is read once, by the re-plan")
 }
+
+// Without a key, the apply prepares one replica per node; each 465 is checked
+// against the source the re-plan read, not a GET of it per node.
+func TestReplicaSetPrepareReadsSourceOnce(t *testing.T) {
+	ctx := context.Background()
+	sb, app, _ := startChainApp(t, "k", "k1", "k2", "k3")
+	c, err := sb.Client()
+	require.NoError(t, err)
+	spec := &phala.ReplicaSet{Source: app.CVM.VMUUID, Placements: []phala.Placement{{Region: "k", Count: 3}}}
+	plan, err := c.PlanReplicaSet(ctx, spec, phala.PlanOptions{})
+	require.NoError(t, err)
+	require.Len(t, plan.Creates, 3)
+	sb.Server.ResetRequests()
+
+	res, err := c.ApplyReplicaSet(ctx, plan, phala.ApplyOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, res.Prepared)
+	require.Len(t, res.Prepared.Items, 3)
+	for _, it := range res.Prepared.Items {
+		require.NotNil(t, it.Prepared, "node %d: %s", it.NodeID, it.Error)
+	}
+	gets := 0
+	for _, r := range sb.Server.Requests() {
+		if r.Method == http.MethodGet && r.Path == "/cvms/"+app.CVM.VMUUID {
+			gets++
+		}
+	}
+	assert.Equal(t, 1, gets, "the source CVM is read once, by the re-plan")
+}
